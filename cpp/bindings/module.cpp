@@ -1,0 +1,13 @@
+// The single extension module mslode._core, split by topic into bind_* files.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void bind_math(py::module_& m);
+void bind_features(py::module_& m);
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "mslode C++ core: math primitives and feature calculators";
+    bind_math(m);
+    bind_features(m);
+}

@@ -1,0 +1,91 @@
+// Radial integrals of one normalised Gaussian (width σ) at distance d, on the
+// orthonormal GTO basis (SPEC §2):
+//   c_nlm = Y_lm(r̂) ∫ R̃_n(r) r² dr ∫ dΩ Y_lm(x̂) g_σ(x - r)  =  Y_lm(r̂) I_nl(d)
+// with, for primitive k (a = 1/2σ² + 1/2σ_k², b = d/σ², z = b²/4a),
+//   I_kl(d) = (2πσ²)^(-3/2) 4π √π / 2^(l+2) Γ((k+l+3)/2)/Γ(l+3/2) a^(-(k+l+3)/2)
+//             b^l exp(-d²/2σ²) 1F1((k+l+3)/2; l+3/2; z),
+// evaluated through exp(-z) 1F1 (hyp1f1_scaled) so nothing overflows.
+#pragma once
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "gto_basis.hpp"
+#include "hyp1f1.hpp"
+#include "radial_spline.hpp"
+
+namespace mslode {
+
+class GtoDensityKernel {
+public:
+    GtoDensityKernel(const GtoBasis& basis, double gaussian_width, int max_angular)
+        : basis_(basis), sigma_(gaussian_width), max_angular_(max_angular) {
+        if (!(gaussian_width > 0.0) || !std::isfinite(gaussian_width)) {
+            throw std::invalid_argument("gaussian_width must be positive and finite");
+        }
+        const int N = basis.max_radial();
+        const double s2 = sigma_ * sigma_;
+        prefactor_.resize(static_cast<size_t>(N * (max_angular + 1)));
+        a_.resize(static_cast<size_t>(N));
+        for (int k = 0; k < N; ++k) a_[static_cast<size_t>(k)] = 0.5 / s2 + 0.5 / (basis.sigma(k) * basis.sigma(k));
+        const double global = std::pow(2.0 * M_PI * s2, -1.5) * 4.0 * M_PI * std::sqrt(M_PI);
+        for (int l = 0; l <= max_angular; ++l) {
+            for (int k = 0; k < N; ++k) {
+                const double alpha = 0.5 * (k + l + 3);
+                const double log_p = std::lgamma(alpha) - std::lgamma(l + 1.5) - alpha * std::log(a_[static_cast<size_t>(k)]);
+                prefactor_[static_cast<size_t>(l * N + k)] =
+                    global / std::pow(2.0, l + 2) * std::exp(log_p) * basis.norm(k);
+            }
+        }
+    }
+
+    int max_radial() const { return basis_.max_radial(); }
+    int max_angular() const { return max_angular_; }
+
+    // Orthonormal-basis values[l*N + n] and d/dd derivatives at distance d.
+    void operator()(double d, double* values, double* derivatives) const {
+        const int N = basis_.max_radial();
+        const double s2 = sigma_ * sigma_;
+        const double c = 0.5 / s2;
+        const double b = d / s2;
+        std::vector<double> prim(static_cast<size_t>(N)), dprim(static_cast<size_t>(N));
+        const auto& U = basis_.orthonormaliser();
+        for (int l = 0; l <= max_angular_; ++l) {
+            const double beta = l + 1.5;
+            const double b_l = (l == 0) ? 1.0 : std::pow(b, l);
+            const double dl_b_l = (l == 0) ? 0.0 : l * ((l == 1) ? 1.0 : std::pow(b, l - 1)) / s2;  // d(b^l)/dd
+            for (int k = 0; k < N; ++k) {
+                const double a = a_[static_cast<size_t>(k)];
+                const double alpha = 0.5 * (k + l + 3);
+                const double kappa = 1.0 / (4.0 * a * s2 * s2);
+                const double z = kappa * d * d;
+                const double envelope = std::exp(z - c * d * d);
+                const double m0 = hyp1f1_scaled(alpha, beta, z);
+                const double m1 = hyp1f1_scaled(alpha + 1.0, beta + 1.0, z);
+                const double p = prefactor_[static_cast<size_t>(l * N + k)];
+                prim[static_cast<size_t>(k)] = p * b_l * envelope * m0;
+                dprim[static_cast<size_t>(k)] =
+                    p * envelope * ((dl_b_l - 2.0 * c * d * b_l) * m0 + 2.0 * kappa * d * (alpha / beta) * b_l * m1);
+            }
+            for (int n = 0; n < N; ++n) {
+                double v = 0.0, dv = 0.0;
+                for (int k = 0; k < N; ++k) {
+                    v += U(n, k) * prim[static_cast<size_t>(k)];
+                    dv += U(n, k) * dprim[static_cast<size_t>(k)];
+                }
+                values[l * N + n] = v;
+                if (derivatives != nullptr) derivatives[l * N + n] = dv;
+            }
+        }
+    }
+
+private:
+    GtoBasis basis_;
+    double sigma_;
+    int max_angular_;
+    std::vector<double> a_;
+    std::vector<double> prefactor_;
+};
+
+}  // namespace mslode

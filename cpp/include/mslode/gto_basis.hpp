@@ -1,0 +1,81 @@
+// The `gto` radial basis of SPEC §2: primitives R_n(r) = r^n exp(-r²/2σ_n²),
+// σ_n = r_c max(√n, 1) / n_max, each scaled to unit norm, then orthonormalised
+// symmetrically (Löwdin) over r ∈ [0, ∞).
+#pragma once
+
+#include <Eigen/Dense>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+namespace mslode {
+
+class GtoBasis {
+public:
+    GtoBasis(double cutoff, int max_radial) : cutoff_(cutoff), max_radial_(max_radial) {
+        if (!(cutoff > 0.0) || !std::isfinite(cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
+        if (max_radial < 1 || max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
+        const int N = max_radial;
+        sigma_.resize(static_cast<size_t>(N));
+        norm_.resize(static_cast<size_t>(N));
+        for (int n = 0; n < N; ++n) {
+            sigma_[static_cast<size_t>(n)] = cutoff * std::max(std::sqrt(static_cast<double>(n)), 1.0) / N;
+            const double s = sigma_[static_cast<size_t>(n)];
+            // ∫ r^(2n+2) exp(-r²/σ²) dr = Γ(n + 3/2) σ^(2n+3) / 2
+            norm_[static_cast<size_t>(n)] =
+                std::sqrt(2.0 / std::exp(std::lgamma(n + 1.5) + (2.0 * n + 3.0) * std::log(s)));
+        }
+        overlap_.resize(N, N);
+        for (int n = 0; n < N; ++n) {
+            for (int k = 0; k < N; ++k) {
+                overlap_(n, k) = norm_[static_cast<size_t>(n)] * norm_[static_cast<size_t>(k)] *
+                                 gaussian_moment(n + k + 2, 0.5 / (sigma(n) * sigma(n)) + 0.5 / (sigma(k) * sigma(k)));
+            }
+        }
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(overlap_);
+        const Eigen::VectorXd ev = eig.eigenvalues();
+        if (ev.minCoeff() <= 1e-14 * ev.maxCoeff()) {
+            throw std::invalid_argument("GTO primitives are linearly dependent at this max_radial");
+        }
+        orthonormaliser_ = eig.eigenvectors() * ev.cwiseInverse().cwiseSqrt().asDiagonal() *
+                           eig.eigenvectors().transpose();
+    }
+
+    // ∫_0^∞ r^k exp(-a r²) dr = Γ((k+1)/2) / (2 a^((k+1)/2))
+    static double gaussian_moment(int k, double a) {
+        const double h = 0.5 * (k + 1.0);
+        return 0.5 * std::exp(std::lgamma(h) - h * std::log(a));
+    }
+
+    double cutoff() const { return cutoff_; }
+    int max_radial() const { return max_radial_; }
+    double sigma(int n) const { return sigma_[static_cast<size_t>(n)]; }
+    // unit-norm scale of primitive n
+    double norm(int n) const { return norm_[static_cast<size_t>(n)]; }
+    // overlap of the unit-norm primitives
+    const Eigen::MatrixXd& overlap() const { return overlap_; }
+    // S^{-1/2}: orthonormal R̃_n = Σ_k orthonormaliser(n, k) norm(k) r^k e^{-r²/2σ_k²}
+    const Eigen::MatrixXd& orthonormaliser() const { return orthonormaliser_; }
+
+    // Orthonormal basis functions on a grid: out is (n_points, max_radial).
+    Eigen::MatrixXd evaluate(const Eigen::VectorXd& r) const {
+        Eigen::MatrixXd primitives(r.size(), max_radial_);
+        for (Eigen::Index i = 0; i < r.size(); ++i) {
+            for (int n = 0; n < max_radial_; ++n) {
+                const double s = sigma(n);
+                primitives(i, n) = norm(n) * std::pow(r[i], n) * std::exp(-0.5 * r[i] * r[i] / (s * s));
+            }
+        }
+        return primitives * orthonormaliser_.transpose();
+    }
+
+private:
+    double cutoff_;
+    int max_radial_;
+    std::vector<double> sigma_;
+    std::vector<double> norm_;
+    Eigen::MatrixXd overlap_;
+    Eigen::MatrixXd orthonormaliser_;
+};
+
+}  // namespace mslode

@@ -1,0 +1,114 @@
+// A table of radial functions f_ln(d), l = 0..max_angular, n = 0..max_radial-1,
+// on a uniform cubic Hermite spline over [0, r_max]. A plain value type: built
+// once from any radial kernel (density integrals, potentials, differences of
+// two smearings, ...), then shared read-only between threads.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mslode {
+
+// Fills values[l * max_radial + n] and derivatives (d/dd) at distance d.
+using RadialKernel = std::function<void(double d, double* values, double* derivatives)>;
+
+class RadialSpline {
+public:
+    RadialSpline() = default;
+
+    // Tabulate `kernel` on [0, r_max], doubling the number of intervals until
+    // the spline error at every interval midpoint is below
+    // `accuracy * max(1, max_d |f_ln(d)|)` for each function f_ln.
+    static RadialSpline build(const RadialKernel& kernel, int max_radial, int max_angular,
+                              double r_max, double accuracy, int max_intervals = 1 << 16) {
+        if (!(r_max > 0.0) || !std::isfinite(r_max)) throw std::invalid_argument("spline range must be positive and finite");
+        if (!(accuracy > 0.0)) throw std::invalid_argument("spline accuracy must be positive");
+        const int width = max_radial * (max_angular + 1);
+        std::vector<double> mid_values(static_cast<size_t>(width)), mid_derivs(static_cast<size_t>(width));
+        std::vector<double> spline_values(static_cast<size_t>(width));
+        for (int intervals = 32; intervals <= max_intervals; intervals *= 2) {
+            RadialSpline table(kernel, max_radial, max_angular, r_max, intervals);
+            std::vector<double> scale(static_cast<size_t>(width), 1.0);
+            for (int i = 0; i <= intervals; ++i) {
+                const double* node = table.node_values(i);
+                for (int k = 0; k < width; ++k) scale[static_cast<size_t>(k)] = std::max(scale[static_cast<size_t>(k)], std::abs(node[k]));
+            }
+            double worst = 0.0;
+            for (int i = 0; i < intervals; ++i) {
+                const double d = (i + 0.5) * table.step_;
+                kernel(d, mid_values.data(), mid_derivs.data());
+                table.evaluate(d, spline_values.data(), nullptr);
+                for (int k = 0; k < width; ++k) {
+                    const double err = std::abs(spline_values[static_cast<size_t>(k)] - mid_values[static_cast<size_t>(k)]) /
+                                       scale[static_cast<size_t>(k)];
+                    worst = std::max(worst, err);
+                }
+            }
+            if (worst <= accuracy) {
+                table.accuracy_ = accuracy;
+                return table;
+            }
+        }
+        throw std::runtime_error("radial spline did not reach accuracy " + std::to_string(accuracy) +
+                                 " with " + std::to_string(max_intervals) + " intervals");
+    }
+
+    int max_radial() const { return max_radial_; }
+    int max_angular() const { return max_angular_; }
+    int width() const { return max_radial_ * (max_angular_ + 1); }
+    double r_max() const { return r_max_; }
+    int intervals() const { return intervals_; }
+    double accuracy() const { return accuracy_; }
+
+    // values (and derivatives, when non-null) of all f_ln at d in [0, r_max].
+    void evaluate(double d, double* values, double* derivatives) const {
+        const int w = width();
+        double x = d * inv_step_;
+        int i = static_cast<int>(x);
+        if (i >= intervals_) i = intervals_ - 1;
+        if (i < 0) i = 0;
+        const double t = x - i;
+        const double t2 = t * t, t3 = t2 * t;
+        const double h00 = 2 * t3 - 3 * t2 + 1, h10 = (t3 - 2 * t2 + t) * step_;
+        const double h01 = -2 * t3 + 3 * t2, h11 = (t3 - t2) * step_;
+        const double* p0 = &data_[static_cast<size_t>(2 * i) * static_cast<size_t>(w)];
+        const double* m0 = p0 + w;
+        const double* p1 = m0 + w;
+        const double* m1 = p1 + w;
+        for (int k = 0; k < w; ++k) values[k] = h00 * p0[k] + h10 * m0[k] + h01 * p1[k] + h11 * m1[k];
+        if (derivatives != nullptr) {
+            const double d00 = (6 * t2 - 6 * t) * inv_step_, d10 = 3 * t2 - 4 * t + 1;
+            const double d01 = (-6 * t2 + 6 * t) * inv_step_, d11 = 3 * t2 - 2 * t;
+            for (int k = 0; k < w; ++k) derivatives[k] = d00 * p0[k] + d10 * m0[k] + d01 * p1[k] + d11 * m1[k];
+        }
+    }
+
+private:
+    RadialSpline(const RadialKernel& kernel, int max_radial, int max_angular, double r_max, int intervals)
+        : max_radial_(max_radial), max_angular_(max_angular), intervals_(intervals), r_max_(r_max),
+          step_(r_max / intervals), inv_step_(intervals / r_max) {
+        const size_t w = static_cast<size_t>(width());
+        data_.assign(2 * w * static_cast<size_t>(intervals + 1), 0.0);
+        for (int i = 0; i <= intervals; ++i) {
+            double* node = &data_[2 * w * static_cast<size_t>(i)];
+            kernel(i * step_, node, node + w);
+        }
+    }
+    const double* node_values(int i) const { return &data_[2 * static_cast<size_t>(width()) * static_cast<size_t>(i)]; }
+
+    int max_radial_ = 0;
+    int max_angular_ = 0;
+    int intervals_ = 0;
+    double r_max_ = 0.0;
+    double step_ = 0.0;
+    double inv_step_ = 0.0;
+    double accuracy_ = 0.0;
+    // node-major: [node][values | derivatives][l * max_radial + n]
+    std::vector<double> data_;
+};
+
+}  // namespace mslode

@@ -1,0 +1,109 @@
+// Real spherical harmonics Y_lm (SPEC §2): orthonormal on the sphere, the
+// sphericart/featomic sign convention (no Condon–Shortley phase), m < 0 ∝
+// sin(|m|φ), m > 0 ∝ cos(mφ). Values for (l, m) live at index l*l + l + m.
+//
+// Evaluated from the Cartesian components of a unit vector with recurrences
+// on polynomials, so no trigonometric calls and no pole at z = ±1.
+#pragma once
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+namespace mslode {
+
+constexpr int kMaxAngularSupported = 12;
+
+inline constexpr int lm_index(int l, int m) { return l * l + l + m; }
+inline constexpr int lm_size(int max_angular) { return (max_angular + 1) * (max_angular + 1); }
+
+// Normalisation constants and recursion coefficients for one l_max; build
+// once and share (immutable, thread-safe).
+class SphericalHarmonics {
+public:
+    explicit SphericalHarmonics(int max_angular) : max_angular_(max_angular) {
+        if (max_angular < 0 || max_angular > kMaxAngularSupported) {
+            throw std::invalid_argument("max_angular must be in [0, " +
+                                        std::to_string(kMaxAngularSupported) + "]");
+        }
+        const int L = max_angular;
+        norm_.assign(static_cast<size_t>(lm_size(L)), 0.0);
+        for (int l = 0; l <= L; ++l) {
+            for (int m = 0; m <= l; ++m) {
+                // sqrt((2l+1)/4π (l-m)!/(l+m)!), times sqrt(2) for m != 0
+                double ratio = 1.0;
+                for (int k = l - m + 1; k <= l + m; ++k) ratio /= k;
+                double n = std::sqrt((2.0 * l + 1.0) / (4.0 * M_PI) * ratio);
+                if (m != 0) n *= std::sqrt(2.0);
+                norm_[static_cast<size_t>(lm_index(l, m))] = n;
+            }
+        }
+    }
+
+    int max_angular() const { return max_angular_; }
+    int size() const { return lm_size(max_angular_); }
+
+    // Y_lm of the direction of (x, y, z), which must be a unit vector.
+    // `out` receives size() values.
+    void compute_unit(double x, double y, double z, double* out) const {
+        const int L = max_angular_;
+        // q[l][m] = P_l^m(z) / (1 - z²)^{m/2}, a polynomial in z; stored in
+        // the m >= 0 half of `out` scratch then scaled. Walk m outward.
+        double cos_m = 1.0, sin_m = 0.0;  // Re, Im of (x + i y)^m
+        double q_mm = 1.0;                // (2m-1)!!
+        for (int m = 0; m <= L; ++m) {
+            if (m > 0) {
+                const double c = cos_m * x - sin_m * y;
+                const double s = cos_m * y + sin_m * x;
+                cos_m = c;
+                sin_m = s;
+                q_mm *= (2.0 * m - 1.0);
+            }
+            double q_prev2 = 0.0, q_prev = q_mm;
+            for (int l = m; l <= L; ++l) {
+                double q;
+                if (l == m) {
+                    q = q_mm;
+                } else if (l == m + 1) {
+                    q = (2.0 * m + 1.0) * z * q_mm;
+                } else {
+                    q = ((2.0 * l - 1.0) * z * q_prev - (l + m - 1.0) * q_prev2) / (l - m);
+                }
+                if (l > m) {
+                    q_prev2 = q_prev;
+                    q_prev = q;
+                }
+                const double nq = norm_[static_cast<size_t>(lm_index(l, m))] * q;
+                if (m == 0) {
+                    out[lm_index(l, 0)] = nq;
+                } else {
+                    out[lm_index(l, m)] = nq * cos_m;
+                    out[lm_index(l, -m)] = nq * sin_m;
+                }
+            }
+        }
+    }
+
+    // Y_lm of the direction of an arbitrary non-zero vector.
+    void compute(double x, double y, double z, double* out) const {
+        const double r = std::sqrt(x * x + y * y + z * z);
+        if (!(r > 0.0)) {
+            throw std::invalid_argument("spherical harmonics of a zero or non-finite vector");
+        }
+        compute_unit(x / r, y / r, z / r, out);
+    }
+
+    // Many points: xyz is (n, 3) row-major; out is (n, size()) row-major.
+    void compute_many(const double* xyz, size_t n, double* out) const {
+        const size_t stride = static_cast<size_t>(size());
+        for (size_t i = 0; i < n; ++i) {
+            compute(xyz[3 * i], xyz[3 * i + 1], xyz[3 * i + 2], out + i * stride);
+        }
+    }
+
+private:
+    int max_angular_;
+    std::vector<double> norm_;
+};
+
+}  // namespace mslode
