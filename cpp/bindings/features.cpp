@@ -1,5 +1,168 @@
+// Feature calculators: expansions and their invariants over batches of
+// structures given as concatenated flat arrays (see python/mslode/_frames.py).
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+
+#include "mslode/compute.hpp"
+#include "mslode/density_expansion.hpp"
+#include "mslode/invariants.hpp"
 
 namespace py = pybind11;
 
-void bind_features(py::module_& m) { (void)m; }
+namespace {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// Views into the caller's arrays; valid while those arrays live.
+struct Batch {
+    CArray<double> positions;  // (n_total, 3)
+    CArray<int> types;         // (n_total)
+    CArray<long long> offsets; // (n_structures + 1)
+    CArray<double> cells;      // (n_structures, 3, 3)
+    CArray<bool> pbc;          // (n_structures, 3)
+    CArray<int> centers;       // (n_centers, 2): structure, atom
+
+    std::vector<mslode::Structure> structures() const {
+        const auto n_structures = offsets.size() - 1;
+        if (n_structures < 0) throw std::invalid_argument("offsets must have n_structures + 1 entries");
+        if (cells.size() != 9 * n_structures || pbc.size() != 3 * n_structures) {
+            throw std::invalid_argument("cells and pbc must have one entry per structure");
+        }
+        if (positions.size() != 3 * types.size()) throw std::invalid_argument("positions must be (n_atoms, 3)");
+        std::vector<mslode::Structure> out(static_cast<size_t>(n_structures));
+        const long long* off = offsets.data();
+        for (py::ssize_t s = 0; s < n_structures; ++s) {
+            if (off[s] < 0 || off[s + 1] < off[s] || off[s + 1] > types.size()) throw std::invalid_argument("bad structure offsets");
+            auto& st = out[static_cast<size_t>(s)];
+            st.positions = positions.data() + 3 * off[s];
+            st.types = types.data() + off[s];
+            st.n_atoms = static_cast<int>(off[s + 1] - off[s]);
+            for (int k = 0; k < 9; ++k) st.cell[static_cast<size_t>(k)] = cells.data()[9 * s + k];
+            for (int k = 0; k < 3; ++k) st.pbc[static_cast<size_t>(k)] = pbc.data()[3 * s + k];
+        }
+        return out;
+    }
+
+    std::vector<mslode::Center> center_list(const std::vector<mslode::Structure>& structures) const {
+        if (centers.ndim() != 2 || centers.shape(1) != 2) throw std::invalid_argument("centers must be (n, 2)");
+        std::vector<mslode::Center> out(static_cast<size_t>(centers.shape(0)));
+        for (py::ssize_t c = 0; c < centers.shape(0); ++c) {
+            const int s = centers.data()[2 * c], a = centers.data()[2 * c + 1];
+            if (s < 0 || s >= static_cast<int>(structures.size()) || a < 0 || a >= structures[static_cast<size_t>(s)].n_atoms) {
+                throw std::invalid_argument("center index out of range");
+            }
+            out[static_cast<size_t>(c)] = {s, a};
+        }
+        return out;
+    }
+};
+
+Batch make_batch(CArray<double> positions, CArray<int> types, CArray<long long> offsets, CArray<double> cells,
+                 CArray<bool> pbc, CArray<int> centers) {
+    return Batch{std::move(positions), std::move(types), std::move(offsets), std::move(cells), std::move(pbc),
+                 std::move(centers)};
+}
+
+py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, const Batch& batch) {
+    const auto structures = batch.structures();
+    const auto centers = batch.center_list(structures);
+    py::array_t<double> out({static_cast<py::ssize_t>(centers.size()),
+                             static_cast<py::ssize_t>(expansion.channels().size()),
+                             static_cast<py::ssize_t>(expansion.max_radial()),
+                             static_cast<py::ssize_t>(mslode::lm_size(expansion.max_angular()))});
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        mslode::compute_expansion(expansion, structures, centers, o);
+    }
+    return out;
+}
+
+py::tuple invariant_values(const mslode::AtomicExpansion& f, const mslode::AtomicExpansion& g, bool symmetric,
+                           const Batch& batch) {
+    const bool same = (&f == &g);
+    if (symmetric && !same) throw std::invalid_argument("symmetric compression needs the same expansion twice");
+    if (f.max_angular() != g.max_angular()) throw std::invalid_argument("the two expansions need the same max_angular");
+    const mslode::InvariantCoupling coupling(f.channels().size(), f.max_radial(), g.channels().size(), g.max_radial(),
+                                             f.max_angular(), symmetric);
+    const auto structures = batch.structures();
+    const auto centers = batch.center_list(structures);
+    py::array_t<double> out({static_cast<py::ssize_t>(centers.size()), static_cast<py::ssize_t>(coupling.n_features())});
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        mslode::compute_invariants(f, g, same, coupling, structures, centers, o);
+    }
+    const auto labels = coupling.labels(f.max_radial());
+    py::array_t<int> label_array({static_cast<py::ssize_t>(labels.size()), py::ssize_t{5}});
+    for (size_t k = 0; k < labels.size(); ++k) {
+        for (size_t c = 0; c < 5; ++c) label_array.mutable_data()[5 * k + c] = labels[k][c];
+    }
+    return py::make_tuple(out, label_array);
+}
+
+// First pair of atoms closer than `threshold` (including periodic images),
+// as (structure, i, j, distance), or None.
+py::object find_close_pair(const Batch& batch, double threshold) {
+    const auto structures = batch.structures();
+    for (size_t s = 0; s < structures.size(); ++s) {
+        const auto& st = structures[s];
+        if (st.n_atoms == 0) continue;
+        const mslode::CellList cells(st, threshold);
+        for (int i = 0; i < st.n_atoms; ++i) {
+            int found = -1;
+            double distance = 0.0;
+            cells.for_each_neighbour(i, [&](int j, double, double, double, double d2) {
+                if (found < 0) {
+                    found = j;
+                    distance = std::sqrt(d2);
+                }
+            });
+            if (found >= 0) return py::make_tuple(static_cast<int>(s), i, found, distance);
+        }
+    }
+    return py::none();
+}
+
+}  // namespace
+
+void bind_features(py::module_& m) {
+    py::class_<Batch>(m, "Batch", "Concatenated structures and the centres to compute.")
+        .def(py::init(&make_batch), py::arg("positions"), py::arg("types"), py::arg("offsets"), py::arg("cells"),
+             py::arg("pbc"), py::arg("centers"));
+
+    py::class_<mslode::AtomicExpansion, std::shared_ptr<mslode::AtomicExpansion>>(m, "AtomicExpansion")
+        .def_property_readonly("max_radial", &mslode::AtomicExpansion::max_radial)
+        .def_property_readonly("max_angular", &mslode::AtomicExpansion::max_angular)
+        .def_property_readonly("species", [](const mslode::AtomicExpansion& e) { return e.channels().atomic_numbers(); })
+        .def("compute", &expansion_values, py::arg("batch"),
+             "Coefficients (n_centers, n_species, max_radial, (max_angular+1)**2).");
+
+    py::class_<mslode::DensityExpansion, mslode::AtomicExpansion, std::shared_ptr<mslode::DensityExpansion>>(
+        m, "DensityExpansion")
+        .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double cutoff_width,
+                         double center_atom_weight, std::vector<int> species, double spline_accuracy) {
+                 mslode::DensityHypers h;
+                 h.cutoff = cutoff;
+                 h.gaussian_width = gaussian_width;
+                 h.max_radial = max_radial;
+                 h.max_angular = max_angular;
+                 h.cutoff_width = cutoff_width;
+                 h.center_atom_weight = center_atom_weight;
+                 h.spline_accuracy = spline_accuracy;
+                 py::gil_scoped_release release;
+                 return std::make_shared<mslode::DensityExpansion>(h, species);
+             }),
+             py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("cutoff_width"), py::arg("center_atom_weight"), py::arg("species"), py::arg("spline_accuracy"))
+        .def_property_readonly("spline_intervals", [](const mslode::DensityExpansion& e) { return e.radial().intervals(); });
+
+    m.def("find_close_pair", &find_close_pair, py::arg("batch"), py::arg("threshold"));
+    m.def("compute_invariants", &invariant_values, py::arg("f"), py::arg("g"), py::arg("symmetric"), py::arg("batch"),
+          "Invariants of two expansions: (values (n_centers, n_features), labels (n_features, 5) as "
+          "(channel1, n1, channel2, n2, l)).");
+}

@@ -1,0 +1,137 @@
+// ⟨a n l m|ρ_i⟩ of SPEC §1–2: Gaussians of width σ on every neighbour inside
+// the cut-off, a smooth cosine cut-off, one channel per neighbour species.
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "atomic_expansion.hpp"
+#include "density_radial.hpp"
+#include "gto_basis.hpp"
+#include "neighbour_list.hpp"
+#include "radial_spline.hpp"
+#include "spherical_harmonics.hpp"
+
+namespace mslode {
+
+struct DensityHypers {
+    double cutoff = 4.0;
+    double gaussian_width = 0.3;
+    int max_radial = 6;
+    int max_angular = 4;
+    double cutoff_width = 0.5;
+    double center_atom_weight = 1.0;
+    double spline_accuracy = 1e-8;
+};
+
+// f_c of SPEC §1 and its derivative.
+inline void smooth_cutoff(double d, double cutoff, double width, double& value, double& derivative) {
+    if (d >= cutoff) {
+        value = 0.0;
+        derivative = 0.0;
+    } else if (width <= 0.0 || d <= cutoff - width) {
+        value = 1.0;
+        derivative = 0.0;
+    } else {
+        const double t = M_PI * (d - cutoff + width) / width;
+        value = 0.5 * (1.0 + std::cos(t));
+        derivative = -0.5 * M_PI / width * std::sin(t);
+    }
+}
+
+class DensityExpansion final : public AtomicExpansion {
+public:
+    DensityExpansion(const DensityHypers& hypers, const std::vector<int>& species)
+        : hypers_(validated(hypers)),
+          channels_(species),
+          harmonics_(hypers.max_angular),
+          radial_(RadialSpline::build(GtoDensityKernel(GtoBasis(hypers.cutoff, hypers.max_radial),
+                                                       hypers.gaussian_width, hypers.max_angular),
+                                      hypers.max_radial, hypers.max_angular, hypers.cutoff,
+                                      hypers.spline_accuracy)) {
+        // the centre's own Gaussian sits at d = 0, where only l = 0 survives
+        center_radial_.resize(static_cast<size_t>(hypers.max_radial));
+        std::vector<double> values(static_cast<size_t>(radial_.width())), derivs(values.size());
+        GtoDensityKernel(GtoBasis(hypers.cutoff, hypers.max_radial), hypers.gaussian_width, 0)(0.0, values.data(), derivs.data());
+        const double y00 = 0.5 / std::sqrt(M_PI);
+        for (int n = 0; n < hypers.max_radial; ++n) center_radial_[static_cast<size_t>(n)] = values[static_cast<size_t>(n)] * y00;
+    }
+
+    const DensityHypers& hypers() const { return hypers_; }
+    int max_radial() const override { return hypers_.max_radial; }
+    int max_angular() const override { return hypers_.max_angular; }
+    const SpeciesChannels& channels() const override { return channels_; }
+    const RadialSpline& radial() const { return radial_; }
+
+    struct PreparedCells final : Prepared {
+        explicit PreparedCells(CellList c) : cells(std::move(c)) {}
+        CellList cells;
+    };
+
+    std::unique_ptr<const Prepared> prepare(const Structure& structure) const override {
+        return std::make_unique<PreparedCells>(CellList(structure, hypers_.cutoff));
+    }
+
+    void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
+                std::vector<double>& scratch) const override {
+        const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
+        const int N = hypers_.max_radial, L = hypers_.max_angular, LM = lm_size(L);
+        const int block = block_size();
+        std::fill(out, out + block, 0.0);
+        scratch.resize(static_cast<size_t>(radial_.width() + LM));
+        double* radial = scratch.data();
+        double* ylm = radial + radial_.width();
+
+        const int own = channels_(structure.types[center]);
+        if (own >= 0) {
+            for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += hypers_.center_atom_weight * center_radial_[static_cast<size_t>(n)];
+        }
+        cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
+            const int a = channels_(structure.types[j]);
+            if (a < 0) return;
+            const double d = std::sqrt(d2);
+            double fc = 0.0, dfc = 0.0;
+            smooth_cutoff(d, hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
+            if (fc == 0.0) return;
+            radial_.evaluate(d, radial, nullptr);
+            if (d > 0.0) {
+                harmonics_.compute_unit(dx / d, dy / d, dz / d, ylm);
+            } else {
+                harmonics_.compute_unit(0.0, 0.0, 1.0, ylm);  // only l = 0 is non-zero at d = 0
+            }
+            double* channel = out + a * N * LM;
+            for (int l = 0; l <= L; ++l) {
+                const double* y = ylm + l * l;
+                const int width = 2 * l + 1;
+                for (int n = 0; n < N; ++n) {
+                    const double r = fc * radial[l * N + n];
+                    double* o = channel + n * LM + l * l;
+                    for (int m = 0; m < width; ++m) o[m] += r * y[m];
+                }
+            }
+        });
+    }
+
+private:
+    static DensityHypers validated(const DensityHypers& h) {
+        auto positive = [](double x) { return x > 0.0 && std::isfinite(x); };
+        if (!positive(h.cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
+        if (!positive(h.gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
+        if (!(h.cutoff_width >= 0.0 && h.cutoff_width <= h.cutoff)) throw std::invalid_argument("cutoff_width must be in [0, cutoff]");
+        if (!std::isfinite(h.center_atom_weight)) throw std::invalid_argument("center_atom_weight must be finite");
+        if (h.max_radial < 1 || h.max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
+        if (h.max_angular < 0 || h.max_angular > kMaxAngularSupported) throw std::invalid_argument("max_angular must be in [0, 12]");
+        if (!positive(h.spline_accuracy)) throw std::invalid_argument("spline_accuracy must be positive");
+        return h;
+    }
+
+    DensityHypers hypers_;
+    SpeciesChannels channels_;
+    SphericalHarmonics harmonics_;
+    RadialSpline radial_;
+    std::vector<double> center_radial_;
+};
+
+}  // namespace mslode

@@ -1,0 +1,140 @@
+"""Conversion of ASE structures into the flat arrays the C++ core reads, with
+the input checks that turn bad data into clear exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence, Union
+
+import numpy as np
+
+from . import _core
+
+try:  # ASE is a dependency, but keep the import error readable
+    import ase
+except ImportError as error:  # pragma: no cover
+    raise ImportError("mslode needs ASE: pip install ase") from error
+
+Frames = Union["ase.Atoms", Sequence["ase.Atoms"]]
+
+#: Two atoms closer than this (Å) are treated as a broken structure.
+MIN_INTERATOMIC_DISTANCE = 0.1
+#: Smallest accepted cell height along a periodic direction (Å).
+MIN_CELL_HEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Concatenated structures, ready for the C++ core."""
+
+    positions: np.ndarray  # (n_atoms, 3)
+    types: np.ndarray  # (n_atoms,)
+    offsets: np.ndarray  # (n_structures + 1,)
+    cells: np.ndarray  # (n_structures, 3, 3)
+    pbc: np.ndarray  # (n_structures, 3)
+
+    @property
+    def n_structures(self) -> int:
+        return len(self.offsets) - 1
+
+    def core_batch(self, centers: np.ndarray) -> "_core.Batch":
+        return _core.Batch(self.positions, self.types, self.offsets, self.cells, self.pbc, centers)
+
+
+def as_frame_list(frames: Frames) -> list:
+    """Accept one ``ase.Atoms`` or an iterable of them; return a list."""
+    if isinstance(frames, ase.Atoms):
+        return [frames]
+    if isinstance(frames, (str, bytes)) or not isinstance(frames, Iterable):
+        raise TypeError(f"frames must be an ase.Atoms or a list of them, got {type(frames).__name__}")
+    frames = list(frames)
+    if len(frames) == 0:
+        raise ValueError("frames is empty: give at least one structure")
+    for index, frame in enumerate(frames):
+        if not isinstance(frame, ase.Atoms):
+            raise TypeError(f"structure {index} is a {type(frame).__name__}, not an ase.Atoms")
+    return frames
+
+
+def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if len(frame) == 0:
+        raise ValueError(f"structure {index} has no atoms")
+    positions = np.asarray(frame.positions, dtype=np.float64)
+    if not np.all(np.isfinite(positions)):
+        bad = int(np.argwhere(~np.isfinite(positions))[0, 0])
+        raise ValueError(f"structure {index}: atom {bad} has a non-finite position")
+    numbers = np.asarray(frame.numbers)
+    if np.any(numbers < 1) or np.any(numbers > 118):
+        raise ValueError(f"structure {index}: atomic numbers must be in 1..118")
+    pbc = np.asarray(frame.pbc, dtype=bool)
+    cell = np.asarray(frame.cell[:], dtype=np.float64)
+    if not np.all(np.isfinite(cell)):
+        raise ValueError(f"structure {index}: the cell has non-finite entries")
+    if pbc.any():
+        vectors = cell[pbc]
+        if np.any(np.linalg.norm(vectors, axis=1) == 0.0):
+            raise ValueError(f"structure {index}: periodic along a direction whose cell vector is zero")
+        heights = _periodic_heights(cell, pbc)
+        if np.any(heights < MIN_CELL_HEIGHT):
+            raise ValueError(
+                f"structure {index}: the cell is singular or too thin (height {heights.min():.3g} Å "
+                f"along a periodic direction, minimum {MIN_CELL_HEIGHT} Å)"
+            )
+    return positions, numbers.astype(np.int32), cell, pbc
+
+
+def _periodic_heights(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
+    """Distance between opposite faces of the cell along each periodic direction."""
+    heights = []
+    for k in np.flatnonzero(pbc):
+        a, b = cell[(k + 1) % 3], cell[(k + 2) % 3]
+        normal = np.cross(a, b)
+        if pbc.sum() < 3 and np.linalg.norm(normal) == 0.0:
+            # a slab or wire with a zero vector in a non-periodic direction
+            others = [cell[j] for j in range(3) if j != k and pbc[j]]
+            if not others:
+                heights.append(np.linalg.norm(cell[k]))
+                continue
+            normal = np.cross(cell[k], others[0])
+            normal = np.cross(others[0], normal)
+        norm = np.linalg.norm(normal)
+        heights.append(abs(np.dot(cell[k], normal)) / norm if norm > 0 else 0.0)
+    return np.asarray(heights)
+
+
+def to_batch(frames: list) -> FrameBatch:
+    """Stack checked structures into one :class:`FrameBatch`."""
+    positions, types, cells, pbcs = [], [], [], []
+    offsets = [0]
+    for index, frame in enumerate(frames):
+        p, t, c, b = _check_frame(index, frame)
+        positions.append(p)
+        types.append(t)
+        cells.append(c)
+        pbcs.append(b)
+        offsets.append(offsets[-1] + len(t))
+    batch = FrameBatch(
+        positions=np.ascontiguousarray(np.concatenate(positions)),
+        types=np.ascontiguousarray(np.concatenate(types)),
+        offsets=np.asarray(offsets, dtype=np.int64),
+        cells=np.ascontiguousarray(np.stack(cells)),
+        pbc=np.ascontiguousarray(np.stack(pbcs)),
+    )
+    close = _core.find_close_pair(batch.core_batch(np.zeros((0, 2), dtype=np.int32)), MIN_INTERATOMIC_DISTANCE)
+    if close is not None:
+        s, i, j, d = close
+        raise ValueError(
+            f"structure {s}: atoms {i} and {j} are {d:.3g} Å apart (closer than {MIN_INTERATOMIC_DISTANCE} Å); "
+            "overlapping atoms usually mean a broken structure"
+        )
+    return batch
+
+
+def select_centers(batch: FrameBatch, center_species: Sequence[int] | None) -> np.ndarray:
+    """(structure, atom) pairs of the centres, in structure then atom order."""
+    structure = np.repeat(np.arange(batch.n_structures, dtype=np.int32), np.diff(batch.offsets))
+    atom = np.arange(len(batch.types), dtype=np.int64) - np.repeat(batch.offsets[:-1], np.diff(batch.offsets))
+    keep = np.ones(len(batch.types), dtype=bool)
+    if center_species is not None:
+        keep = np.isin(batch.types, np.asarray(list(center_species), dtype=np.int32))
+    return np.ascontiguousarray(np.stack([structure[keep], atom[keep].astype(np.int32)], axis=1), dtype=np.int32)

@@ -1,0 +1,318 @@
+"""Feature calculators: the density expansion ⟨a n l m|ρ_i⟩ and the invariants
+of two expansions (SPEC §1, §2, §4).
+
+Calculators are defined by their hyper-parameters alone: they pickle as those
+and rebuild their tables on arrival, and one instance may be shared between
+threads (the C++ core is re-entrant and releases the GIL).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+from ._frames import Frames, FrameBatch, as_frame_list, select_centers, to_batch
+
+
+@dataclass(frozen=True)
+class ExpansionValues:
+    """Coefficients ⟨a n l m|F_i⟩ of one expansion, one row per centre.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_centers, n_species, max_radial, (max_angular+1)**2)
+        Coefficients; the last index is ``l*l + l + m``.
+    structure : ndarray of int, (n_centers,)
+        Index of each centre's structure in the input.
+    center : ndarray of int, (n_centers,)
+        Index of each centre within its structure.
+    center_species : ndarray of int, (n_centers,)
+        Atomic number of each centre.
+    species : ndarray of int, (n_species,)
+        Atomic numbers of the neighbour-species channels.
+    """
+
+    values: np.ndarray
+    structure: np.ndarray
+    center: np.ndarray
+    center_species: np.ndarray
+    species: np.ndarray
+
+
+@dataclass(frozen=True)
+class InvariantValues:
+    """Invariant features ⟨a1 n1; a2 n2; l|F⊗G⟩, one row per centre.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_centers, n_features)
+    labels : ndarray of int, (n_features, 5)
+        Columns ``species_1, n_1, species_2, n_2, l`` (atomic numbers for the
+        species).
+    label_names : tuple of str
+    structure, center, center_species : ndarray of int, (n_centers,)
+        As in :class:`ExpansionValues`.
+    symmetric : bool
+        True when only (a1, n1) <= (a2, n2) is kept, off-diagonal entries
+        scaled by √2 (dot products between rows equal the full set's).
+    """
+
+    values: np.ndarray
+    labels: np.ndarray
+    structure: np.ndarray
+    center: np.ndarray
+    center_species: np.ndarray
+    symmetric: bool
+    label_names: tuple = ("species_1", "n_1", "species_2", "n_2", "l")
+
+
+def _check_positive(name: str, value: float) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0.0:
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return value
+
+
+def _species_of(frames: list) -> list[int]:
+    return sorted({int(z) for frame in frames for z in frame.numbers})
+
+
+class _Expansion:
+    """Shared machinery of the expansion calculators: species channels, the
+    per-species-set C++ object cache, and the compute driver."""
+
+    _core_class: Any = None
+
+    def __init__(self, species: Optional[Sequence[int]]) -> None:
+        if species is not None:
+            species = [int(z) for z in species]
+            if len(species) == 0:
+                raise ValueError("species must not be empty")
+            if len(set(species)) != len(species):
+                raise ValueError(f"species has repeated entries: {species}")
+            if any(z < 1 or z > 118 for z in species):
+                raise ValueError(f"species must be atomic numbers in 1..118, got {species}")
+            species = sorted(species)
+        self.species = species
+        self._cache: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- hyper-parameters ------------------------------------------------
+    def get_params(self) -> dict:
+        raise NotImplementedError
+
+    def __getstate__(self) -> dict:
+        return self.get_params()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_params() == other.get_params()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, tuple(sorted((k, repr(v)) for k, v in self.get_params().items()))))
+
+    # -- core objects ----------------------------------------------------
+    def _build_core(self, species: list[int]) -> Any:
+        raise NotImplementedError
+
+    def _channels_for(self, frames: list) -> list[int]:
+        if self.species is None:
+            return _species_of(frames)
+        known = set(self.species)
+        for index, frame in enumerate(frames):
+            unknown = sorted({int(z) for z in frame.numbers} - known)
+            if unknown:
+                raise ValueError(
+                    f"structure {index} contains species {unknown} not in species={self.species}; "
+                    "add them to `species` or drop these structures"
+                )
+        return self.species
+
+    def core(self, species: Sequence[int]) -> Any:
+        """The C++ calculator for these neighbour-species channels (cached)."""
+        key = tuple(species)
+        with self._lock:
+            calculator = self._cache.get(key)
+            if calculator is None:
+                calculator = self._build_core(list(key))
+                self._cache[key] = calculator
+        return calculator
+
+    def compute(self, frames: Frames, *, center_species: Optional[Sequence[int]] = None) -> ExpansionValues:
+        """Expansion coefficients of every centre of ``frames``.
+
+        Parameters
+        ----------
+        frames : ase.Atoms or list of ase.Atoms
+        center_species : list of int, optional
+            Only atoms of these atomic numbers are centres (default: all).
+        """
+        frames = as_frame_list(frames)
+        species = self._channels_for(frames)
+        batch = to_batch(frames)
+        centers = select_centers(batch, center_species)
+        values = self.core(species).compute(batch.core_batch(centers))
+        return ExpansionValues(
+            values=values,
+            structure=centers[:, 0].copy(),
+            center=centers[:, 1].copy(),
+            center_species=batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy(),
+            species=np.asarray(species, dtype=np.int32),
+        )
+
+
+class DensityExpansion(_Expansion):
+    """Expansion of the smeared neighbour density ρ_i^a on the GTO basis.
+
+    Parameters
+    ----------
+    cutoff : float
+        Cut-off radius r_c (Å).
+    gaussian_width : float
+        Standard deviation σ of the Gaussian on each atom (Å).
+    max_radial : int
+        Number of radial functions n_max (n = 0 … n_max-1), at most 30.
+    max_angular : int
+        Largest angular channel l_max, at most 12.
+    cutoff_width : float
+        Width w of the cosine switch below r_c (Å); 0 gives a hard cut-off.
+    center_atom_weight : float
+        Weight of the central atom's own Gaussian.
+    species : list of int, optional
+        Atomic numbers of the neighbour channels; fix it so that features of
+        different data sets line up. Default: the species present in each
+        call to :meth:`compute`.
+    spline_accuracy : float
+        Largest error of the tabulated radial integrals, relative to each
+        function's largest magnitude on [0, r_c].
+    """
+
+    def __init__(
+        self,
+        *,
+        cutoff: float,
+        gaussian_width: float,
+        max_radial: int,
+        max_angular: int,
+        cutoff_width: float = 0.5,
+        center_atom_weight: float = 1.0,
+        species: Optional[Sequence[int]] = None,
+        spline_accuracy: float = 1e-8,
+    ) -> None:
+        self.cutoff = _check_positive("cutoff", cutoff)
+        self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
+        self.max_radial = _check_int("max_radial", max_radial, 1, 30)
+        self.max_angular = _check_int("max_angular", max_angular, 0, 12)
+        self.cutoff_width = float(cutoff_width)
+        if not np.isfinite(self.cutoff_width) or not 0.0 <= self.cutoff_width <= self.cutoff:
+            raise ValueError(f"cutoff_width must be in [0, cutoff], got {cutoff_width}")
+        self.center_atom_weight = float(center_atom_weight)
+        if not np.isfinite(self.center_atom_weight):
+            raise ValueError("center_atom_weight must be finite")
+        self.spline_accuracy = _check_positive("spline_accuracy", spline_accuracy)
+        super().__init__(species)
+
+    def get_params(self) -> dict:
+        return dict(
+            cutoff=self.cutoff,
+            gaussian_width=self.gaussian_width,
+            max_radial=self.max_radial,
+            max_angular=self.max_angular,
+            cutoff_width=self.cutoff_width,
+            center_atom_weight=self.center_atom_weight,
+            species=self.species,
+            spline_accuracy=self.spline_accuracy,
+        )
+
+    def _build_core(self, species: list[int]) -> Any:
+        return _core.DensityExpansion(
+            cutoff=self.cutoff,
+            gaussian_width=self.gaussian_width,
+            max_radial=self.max_radial,
+            max_angular=self.max_angular,
+            cutoff_width=self.cutoff_width,
+            center_atom_weight=self.center_atom_weight,
+            species=species,
+            spline_accuracy=self.spline_accuracy,
+        )
+
+
+class Invariants:
+    """Rotational invariants ⟨a1 n1; a2 n2; l|F⊗G⟩ of two expansions (SPEC §4).
+
+    ``Invariants(rho, rho)`` is the SOAP power spectrum ρ⊗ρ.
+
+    Parameters
+    ----------
+    first, second : expansion calculators
+        F and G; they must share ``max_angular``.
+    symmetric : bool, optional
+        Keep only (a1, n1) <= (a2, n2), with off-diagonal entries scaled by
+        √2 so that dot products between feature vectors equal those of the
+        full set. Only allowed when ``first is second`` (then the default).
+    """
+
+    def __init__(self, first: _Expansion, second: _Expansion, *, symmetric: Optional[bool] = None) -> None:
+        if first.max_angular != second.max_angular:
+            raise ValueError(
+                f"both expansions need the same max_angular, got {first.max_angular} and {second.max_angular}"
+            )
+        same = first is second
+        if symmetric is None:
+            symmetric = same
+        if symmetric and not same:
+            raise ValueError("symmetric=True needs the same expansion twice: Invariants(rho, rho)")
+        self.first = first
+        self.second = second
+        self.symmetric = bool(symmetric)
+
+    def __repr__(self) -> str:
+        return f"Invariants({self.first!r}, {self.second!r}, symmetric={self.symmetric})"
+
+    def compute(self, frames: Frames, *, center_species: Optional[Sequence[int]] = None) -> InvariantValues:
+        """Invariant features of every centre of ``frames``.
+
+        Parameters
+        ----------
+        frames : ase.Atoms or list of ase.Atoms
+        center_species : list of int, optional
+            Only atoms of these atomic numbers are centres (default: all).
+        """
+        frames = as_frame_list(frames)
+        species_f = self.first._channels_for(frames)
+        species_g = self.second._channels_for(frames)
+        batch: FrameBatch = to_batch(frames)
+        centers = select_centers(batch, center_species)
+        core_f = self.first.core(species_f)
+        core_g = core_f if self.first is self.second else self.second.core(species_g)
+        values, labels = _core.compute_invariants(core_f, core_g, self.symmetric, batch.core_batch(centers))
+        labels = labels.astype(np.int32)
+        labels[:, 0] = np.asarray(species_f, dtype=np.int32)[labels[:, 0]]
+        labels[:, 2] = np.asarray(species_g, dtype=np.int32)[labels[:, 2]]
+        return InvariantValues(
+            values=values,
+            labels=labels,
+            structure=centers[:, 0].copy(),
+            center=centers[:, 1].copy(),
+            center_species=batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy(),
+            symmetric=self.symmetric,
+        )
