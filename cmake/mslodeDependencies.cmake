@@ -9,7 +9,9 @@ endif()
 
 find_package(FFTW3 QUIET)
 if(NOT TARGET FFTW3::fftw3)
-  message(FATAL_ERROR "mslode needs FFTW 3, double precision (Debian/Ubuntu: apt-get install libfftw3-dev)")
+  message(FATAL_ERROR "mslode needs FFTW 3, double precision (Debian/Ubuntu: apt-get install libfftw3-dev); "
+    "looked for fftw3.h and libfftw3: FFTW3_INCLUDE_DIR=${FFTW3_INCLUDE_DIR}, FFTW3_LIBRARY=${FFTW3_LIBRARY} "
+    "(set these, or CMAKE_PREFIX_PATH, for an FFTW outside the system paths)")
 endif()
 
 find_package(OpenMP QUIET COMPONENTS CXX)
