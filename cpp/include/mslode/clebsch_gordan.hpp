@@ -2,6 +2,7 @@
 // to the real spherical-harmonic basis of spherical_harmonics.hpp (SPEC §4).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <map>
