@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace mslode {
@@ -86,8 +87,11 @@ public:
 
     // Y_lm of the direction of an arbitrary non-zero vector.
     void compute(double x, double y, double z, double* out) const {
-        const double r = std::sqrt(x * x + y * y + z * z);
-        if (!(r > 0.0)) {
+        // r² can overflow (|r| > 1e154) or underflow (|r| < 1e-154): fall back
+        // to the slower, scaled hypot only then.
+        const double r2 = x * x + y * y + z * z;
+        const double r = (r2 > 1e-300 && r2 < 1e300) ? std::sqrt(r2) : std::hypot(x, y, z);
+        if (!(r > 0.0) || !std::isfinite(r)) {
             throw std::invalid_argument("spherical harmonics of a zero or non-finite vector");
         }
         compute_unit(x / r, y / r, z / r, out);
