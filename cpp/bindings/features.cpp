@@ -9,6 +9,7 @@
 #include "mslode/compute.hpp"
 #include "mslode/density_expansion.hpp"
 #include "mslode/invariants.hpp"
+#include "mslode/potential_expansion.hpp"
 
 namespace py = pybind11;
 
@@ -160,6 +161,39 @@ void bind_features(py::module_& m) {
              py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
              py::arg("cutoff_width"), py::arg("center_atom_weight"), py::arg("species"), py::arg("spline_accuracy"))
         .def_property_readonly("spline_intervals", [](const mslode::DensityExpansion& e) { return e.radial().intervals(); });
+
+    py::class_<mslode::PotentialExpansion, mslode::AtomicExpansion, std::shared_ptr<mslode::PotentialExpansion>>(
+        m, "PotentialExpansion")
+        .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double center_atom_weight,
+                         double potential_exponent, std::vector<int> species, double spline_accuracy) {
+                 mslode::PotentialHypers h;
+                 h.cutoff = cutoff;
+                 h.gaussian_width = gaussian_width;
+                 h.max_radial = max_radial;
+                 h.max_angular = max_angular;
+                 h.center_atom_weight = center_atom_weight;
+                 h.potential_exponent = potential_exponent;
+                 h.spline_accuracy = spline_accuracy;
+                 py::gil_scoped_release release;
+                 return std::make_shared<mslode::PotentialExpansion>(h, species);
+             }),
+             py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("center_atom_weight"), py::arg("potential_exponent"), py::arg("species"), py::arg("spline_accuracy"))
+        .def_property_readonly("switch_distance", [](const mslode::PotentialExpansion& e) { return e.radial().switch_distance(); })
+        .def_property_readonly("tail_terms", [](const mslode::PotentialExpansion& e) { return e.radial().tail_terms(); })
+        .def_property_readonly("spline_intervals", [](const mslode::PotentialExpansion& e) { return e.radial().spline().intervals(); })
+        .def("radial", [](const mslode::PotentialExpansion& e, CArray<double> d) {
+                 const auto n = static_cast<py::ssize_t>(d.size());
+                 const int L = e.max_angular(), N = e.max_radial();
+                 py::array_t<double> values({n, static_cast<py::ssize_t>(L + 1), static_cast<py::ssize_t>(N)});
+                 py::array_t<double> derivs({n, static_cast<py::ssize_t>(L + 1), static_cast<py::ssize_t>(N)});
+                 const size_t w = static_cast<size_t>((L + 1) * N);
+                 for (py::ssize_t i = 0; i < n; ++i) {
+                     e.radial().evaluate(d.data()[i], values.mutable_data() + static_cast<size_t>(i) * w,
+                                         derivs.mutable_data() + static_cast<size_t>(i) * w);
+                 }
+                 return py::make_tuple(values, derivs);
+             }, py::arg("d"), "Tabulated P_nl(d) and derivatives (spline, then far-field series).");
 
     m.def("find_close_pair", &find_close_pair, py::arg("batch"), py::arg("threshold"));
     m.def("compute_invariants", &invariant_values, py::arg("f"), py::arg("g"), py::arg("symmetric"), py::arg("batch"),

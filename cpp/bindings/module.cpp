@@ -5,9 +5,11 @@ namespace py = pybind11;
 
 void bind_math(py::module_& m);
 void bind_features(py::module_& m);
+void bind_potential(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "mslode C++ core: math primitives and feature calculators";
     bind_math(m);
     bind_features(m);
+    bind_potential(m);
 }

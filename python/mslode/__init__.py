@@ -6,7 +6,13 @@ See SPEC.md of the project for the definitions.
 """
 
 from . import _core
-from .features import DensityExpansion, ExpansionValues, Invariants, InvariantValues
+from .features import DensityExpansion, ExpansionValues, Invariants, InvariantValues, PotentialExpansion
 
 __version__ = "0.1.0"
-__all__ = ["DensityExpansion", "ExpansionValues", "Invariants", "InvariantValues"]
+__all__ = [
+    "DensityExpansion",
+    "ExpansionValues",
+    "Invariants",
+    "InvariantValues",
+    "PotentialExpansion",
+]

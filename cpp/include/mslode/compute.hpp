@@ -11,6 +11,7 @@
 
 #include "atomic_expansion.hpp"
 #include "invariants.hpp"
+#include "parallel.hpp"
 
 namespace mslode {
 
@@ -42,26 +43,6 @@ inline std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepare_all
     return prepared;
 }
 
-// Exceptions must not leave an OpenMP region: keep the first, rethrow after.
-class FirstError {
-public:
-    template <class F>
-    void run(F&& f) {
-        try {
-            f();
-        } catch (...) {
-            std::lock_guard<std::mutex> lock(mutex_);
-            if (!error_) error_ = std::current_exception();
-        }
-    }
-    void rethrow() const {
-        if (error_) std::rethrow_exception(error_);
-    }
-
-private:
-    std::mutex mutex_;
-    std::exception_ptr error_;
-};
 }  // namespace detail
 
 // out: (centers.size(), expansion.block_size())
@@ -70,7 +51,7 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     const auto prepared = detail::prepare_all(expansion, structures);
     const long long n = static_cast<long long>(centers.size());
     const size_t block = static_cast<size_t>(expansion.block_size());
-    detail::FirstError errors;
+    FirstError errors;
 #pragma omp parallel
     {
         std::vector<double> scratch;
@@ -97,7 +78,7 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
     const auto prepared_g = same ? decltype(prepared_f)() : detail::prepare_all(g, structures);
     const long long n = static_cast<long long>(centers.size());
     const size_t width = static_cast<size_t>(coupling.n_features());
-    detail::FirstError errors;
+    FirstError errors;
 #pragma omp parallel
     {
         std::vector<double> scratch, block_f(static_cast<size_t>(f.block_size())), block_g;

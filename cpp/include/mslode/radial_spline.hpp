@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace mslode {
 
 // Fills values[l * max_radial + n] and derivatives (d/dd) at distance d.
@@ -27,31 +29,42 @@ public:
                               double r_max, double accuracy, int max_intervals = 1 << 16) {
         if (!(r_max > 0.0) || !std::isfinite(r_max)) throw std::invalid_argument("spline range must be positive and finite");
         if (!(accuracy > 0.0)) throw std::invalid_argument("spline accuracy must be positive");
-        const int width = max_radial * (max_angular + 1);
-        std::vector<double> mid_values(static_cast<size_t>(width)), mid_derivs(static_cast<size_t>(width));
-        std::vector<double> spline_values(static_cast<size_t>(width));
-        for (int intervals = 32; intervals <= max_intervals; intervals *= 2) {
-            RadialSpline table(kernel, max_radial, max_angular, r_max, intervals);
-            std::vector<double> scale(static_cast<size_t>(width), 1.0);
+        const size_t width = static_cast<size_t>(max_radial * (max_angular + 1));
+        int intervals = 32;
+        RadialSpline table(max_radial, max_angular, r_max, intervals);
+        evaluate_kernel(kernel, table.step_, 0.0, intervals + 1, width, table.data_);
+        std::vector<double> midpoints;
+        while (true) {
+            // each level's midpoints are the next level's odd nodes: no kernel
+            // call is ever repeated
+            evaluate_kernel(kernel, table.step_, 0.5 * table.step_, intervals, width, midpoints);
+            std::vector<double> scale(width, 1.0);
             for (int i = 0; i <= intervals; ++i) {
                 const double* node = table.node_values(i);
-                for (int k = 0; k < width; ++k) scale[static_cast<size_t>(k)] = std::max(scale[static_cast<size_t>(k)], std::abs(node[k]));
+                for (size_t k = 0; k < width; ++k) scale[k] = std::max(scale[k], std::abs(node[k]));
             }
             double worst = 0.0;
+            std::vector<double> spline_values(width);
             for (int i = 0; i < intervals; ++i) {
-                const double d = (i + 0.5) * table.step_;
-                kernel(d, mid_values.data(), mid_derivs.data());
-                table.evaluate(d, spline_values.data(), nullptr);
-                for (int k = 0; k < width; ++k) {
-                    const double err = std::abs(spline_values[static_cast<size_t>(k)] - mid_values[static_cast<size_t>(k)]) /
-                                       scale[static_cast<size_t>(k)];
-                    worst = std::max(worst, err);
-                }
+                table.evaluate((i + 0.5) * table.step_, spline_values.data(), nullptr);
+                const double* exact = &midpoints[2 * width * static_cast<size_t>(i)];
+                for (size_t k = 0; k < width; ++k) worst = std::max(worst, std::abs(spline_values[k] - exact[k]) / scale[k]);
             }
             if (worst <= accuracy) {
                 table.accuracy_ = accuracy;
                 return table;
             }
+            if (2 * intervals > max_intervals) break;
+            RadialSpline finer(max_radial, max_angular, r_max, 2 * intervals);
+            for (int i = 0; i <= intervals; ++i) {
+                std::copy_n(&table.data_[2 * width * static_cast<size_t>(i)], 2 * width, &finer.data_[2 * width * static_cast<size_t>(2 * i)]);
+                if (i < intervals) {
+                    std::copy_n(&midpoints[2 * width * static_cast<size_t>(i)], 2 * width,
+                                &finer.data_[2 * width * static_cast<size_t>(2 * i + 1)]);
+                }
+            }
+            table = std::move(finer);
+            intervals *= 2;
         }
         throw std::runtime_error("radial spline did not reach accuracy " + std::to_string(accuracy) +
                                  " with " + std::to_string(max_intervals) + " intervals");
@@ -88,15 +101,24 @@ public:
     }
 
 private:
-    RadialSpline(const RadialKernel& kernel, int max_radial, int max_angular, double r_max, int intervals)
+    RadialSpline(int max_radial, int max_angular, double r_max, int intervals)
         : max_radial_(max_radial), max_angular_(max_angular), intervals_(intervals), r_max_(r_max),
           step_(r_max / intervals), inv_step_(intervals / r_max) {
-        const size_t w = static_cast<size_t>(width());
-        data_.assign(2 * w * static_cast<size_t>(intervals + 1), 0.0);
-        for (int i = 0; i <= intervals; ++i) {
-            double* node = &data_[2 * w * static_cast<size_t>(i)];
-            kernel(i * step_, node, node + w);
+        data_.assign(2 * static_cast<size_t>(width()) * static_cast<size_t>(intervals + 1), 0.0);
+    }
+
+    // kernel at offset + i * step, i < count, into out[i][values | derivatives];
+    // points are independent, so threads share them (kernels are const).
+    static void evaluate_kernel(const RadialKernel& kernel, double step, double offset, int count, size_t width,
+                                std::vector<double>& out) {
+        out.assign(2 * width * static_cast<size_t>(count), 0.0);
+        FirstError errors;
+#pragma omp parallel for schedule(dynamic)
+        for (int i = 0; i < count; ++i) {
+            double* node = &out[2 * width * static_cast<size_t>(i)];
+            errors.run([&] { kernel(offset + i * step, node, node + width); });
         }
+        errors.rethrow();
     }
     const double* node_values(int i) const { return &data_[2 * static_cast<size_t>(width()) * static_cast<size_t>(i)]; }
 

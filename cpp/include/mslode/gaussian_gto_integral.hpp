@@ -1,0 +1,26 @@
+// The one radial function behind every Gaussian-source integral on the GTO
+// basis (density of a Gaussian, potentials as superpositions of Gaussians):
+//   G(d) = d^l exp(-η d²) M̃(α, β, κ d²),   M̃(a, b, z) = exp(-z) 1F1(a; b; z),
+// with its derivative, free of overflow for any d.
+#pragma once
+
+#include <cmath>
+
+#include "hyp1f1.hpp"
+
+namespace mslode {
+
+inline void gaussian_gto_radial(int l, double alpha, double beta, double kappa, double eta, double d, double& value,
+                                double& derivative) {
+    const double z = kappa * d * d;
+    const double envelope = std::exp(-eta * d * d);
+    const double m0 = hyp1f1_scaled(alpha, beta, z);
+    const double d_l = (l == 0) ? 1.0 : std::pow(d, l);
+    const double d_lm1 = (l == 0) ? 0.0 : (l == 1 ? 1.0 : std::pow(d, l - 1));
+    value = d_l * envelope * m0;
+    // d M̃/dz = (α/β) M̃(α+1, β+1) - M̃(α, β)
+    const double m1 = (z > 0.0 || l == 0) ? hyp1f1_scaled(alpha + 1.0, beta + 1.0, z) : 1.0;
+    derivative = envelope * ((l * d_lm1 - 2.0 * eta * d * d_l) * m0 + 2.0 * kappa * d * d_l * (alpha / beta * m1 - m0));
+}
+
+}  // namespace mslode

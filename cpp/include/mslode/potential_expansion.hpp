@@ -1,0 +1,120 @@
+// ⟨a n l m|V_i⟩ of SPEC §1–2 for finite structures: the potential of the
+// smeared density of every atom of species a, near and far (no cut-off on
+// sources), on the local GTO basis of centre i. O(N²) pairs, each one table
+// lookup (spline or far-field series) and n_max (l_max+1)² products.
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "atomic_expansion.hpp"
+#include "gto_basis.hpp"
+#include "potential_radial.hpp"
+#include "spherical_harmonics.hpp"
+
+namespace mslode {
+
+struct PotentialHypers {
+    double cutoff = 4.0;  // sets the basis (σ_n), not which sources count
+    double gaussian_width = 0.3;
+    int max_radial = 6;
+    int max_angular = 4;
+    double center_atom_weight = 1.0;
+    double potential_exponent = 1.0;
+    double spline_accuracy = 1e-8;
+};
+
+class PotentialExpansion final : public AtomicExpansion {
+public:
+    PotentialExpansion(const PotentialHypers& hypers, const std::vector<int>& species)
+        : hypers_(validated(hypers)),
+          channels_(species),
+          harmonics_(hypers.max_angular),
+          radial_(GtoBasis(hypers.cutoff, hypers.max_radial), hypers.gaussian_width, hypers.max_angular,
+                  hypers.potential_exponent, hypers.spline_accuracy) {
+        std::vector<double> values(static_cast<size_t>(radial_.spline().width()));
+        radial_.evaluate(0.0, values.data(), nullptr);
+        const double y00 = 0.5 / std::sqrt(M_PI);
+        center_radial_.resize(static_cast<size_t>(hypers.max_radial));
+        for (int n = 0; n < hypers.max_radial; ++n) center_radial_[static_cast<size_t>(n)] = values[static_cast<size_t>(n)] * y00;
+    }
+
+    const PotentialHypers& hypers() const { return hypers_; }
+    int max_radial() const override { return hypers_.max_radial; }
+    int max_angular() const override { return hypers_.max_angular; }
+    const SpeciesChannels& channels() const override { return channels_; }
+    const PotentialRadialTable& radial() const { return radial_; }
+
+    std::unique_ptr<const Prepared> prepare(const Structure& structure) const override {
+        if (structure.periodic()) {
+            throw std::invalid_argument("potential features of periodic structures are not implemented yet; "
+                                        "give finite structures (pbc = False)");
+        }
+        return std::make_unique<Prepared>();
+    }
+
+    void expand(const Structure& structure, const Prepared&, int center, double* out,
+                std::vector<double>& scratch) const override {
+        const int N = hypers_.max_radial, L = hypers_.max_angular, LM = lm_size(L);
+        std::fill(out, out + block_size(), 0.0);
+        const int width = radial_.spline().width();
+        scratch.resize(static_cast<size_t>(width + LM));
+        double* radial = scratch.data();
+        double* ylm = radial + width;
+
+        const int own = channels_(structure.types[center]);
+        if (own >= 0) {
+            for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += hypers_.center_atom_weight * center_radial_[static_cast<size_t>(n)];
+        }
+        const double* ri = structure.position(center);
+        for (int j = 0; j < structure.n_atoms; ++j) {
+            if (j == center) continue;
+            const int a = channels_(structure.types[j]);
+            if (a < 0) continue;
+            const double* rj = structure.position(j);
+            const double dx = rj[0] - ri[0], dy = rj[1] - ri[1], dz = rj[2] - ri[2];
+            const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
+            radial_.evaluate(d, radial, nullptr);
+            if (d > 0.0) {
+                harmonics_.compute_unit(dx / d, dy / d, dz / d, ylm);
+            } else {
+                harmonics_.compute_unit(0.0, 0.0, 1.0, ylm);  // only l = 0 is non-zero at d = 0
+            }
+            double* channel = out + a * N * LM;
+            for (int l = 0; l <= L; ++l) {
+                const double* y = ylm + l * l;
+                const int w = 2 * l + 1;
+                for (int n = 0; n < N; ++n) {
+                    const double r = radial[l * N + n];
+                    double* o = channel + n * LM + l * l;
+                    for (int m = 0; m < w; ++m) o[m] += r * y[m];
+                }
+            }
+        }
+    }
+
+private:
+    static PotentialHypers validated(const PotentialHypers& h) {
+        auto positive = [](double x) { return x > 0.0 && std::isfinite(x); };
+        if (!positive(h.cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
+        if (!positive(h.gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
+        if (!std::isfinite(h.center_atom_weight)) throw std::invalid_argument("center_atom_weight must be finite");
+        if (h.max_radial < 1 || h.max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
+        if (h.max_angular < 0 || h.max_angular > kMaxAngularSupported) throw std::invalid_argument("max_angular must be in [0, 12]");
+        if (!(h.potential_exponent >= 1.0 && h.potential_exponent <= 6.0)) {
+            throw std::invalid_argument("potential_exponent must be in [1, 6]");
+        }
+        if (!positive(h.spline_accuracy)) throw std::invalid_argument("spline_accuracy must be positive");
+        return h;
+    }
+
+    PotentialHypers hypers_;
+    SpeciesChannels channels_;
+    SphericalHarmonics harmonics_;
+    PotentialRadialTable radial_;
+    std::vector<double> center_radial_;
+};
+
+}  // namespace mslode

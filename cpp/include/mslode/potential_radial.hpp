@@ -1,0 +1,366 @@
+// Radial functions P_nl(d) of the potential of one smeared source (SPEC §1–2):
+// the coefficients of φ_σ^(p)(x - r) on the orthonormal GTO basis are
+// Y_lm(r̂) P_nl(|r|).
+//
+// Any exponent p > 0 goes through one path: φ_σ^(p) is a superposition of
+// Gaussians,
+//   φ_σ^(p)(x) = P(p/2, x²/2σ²)/x^p = 1/Γ(p/2) ∫_0^{1/2σ²} a^{p/2-1} exp(-a x²) da,
+// so P_nl is an integral over a of the analytic Gaussian integrals of
+// gaussian_gto_integral.hpp (all positive per primitive: no cancellation, full
+// relative accuracy even where P_nl is tiny). The integral over a runs in
+// t = log(A/a) on fixed Gauss–Legendre panels.
+//
+// Far away, P_nl(d) = Σ_k T_nlk d^-(l+p+2k) up to terms of order
+// exp(-d²/2σ_n²): the Gegenbauer series of |x - r|^-p, one term for p = 1.
+#pragma once
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gaussian_gto_integral.hpp"
+#include "gto_basis.hpp"
+#include "radial_spline.hpp"
+
+namespace mslode {
+
+namespace detail {
+
+// Gauss–Legendre nodes and weights on [-1, 1] (Newton on P_n).
+inline void gauss_legendre(int n, std::vector<double>& nodes, std::vector<double>& weights) {
+    nodes.resize(static_cast<size_t>(n));
+    weights.resize(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        double x = std::cos(M_PI * (i + 0.75) / (n + 0.5));
+        double dp = 0.0;
+        for (int iter = 0; iter < 100; ++iter) {
+            double p0 = 1.0, p1 = x;
+            for (int k = 2; k <= n; ++k) {
+                const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+                p0 = p1;
+                p1 = p2;
+            }
+            const double pn = (n == 1) ? x : p1;
+            const double pnm1 = (n == 1) ? 1.0 : p0;
+            dp = n * (x * pn - pnm1) / (x * x - 1.0);
+            const double dx = pn / dp;
+            x -= dx;
+            if (std::abs(dx) < 1e-16) break;
+        }
+        nodes[static_cast<size_t>(i)] = x;
+        weights[static_cast<size_t>(i)] = 2.0 / ((1.0 - x * x) * dp * dp);
+    }
+}
+
+// Gegenbauer C_j^(λ)(u), j = 0..j_max.
+inline std::vector<double> gegenbauer(int j_max, double lambda, double u) {
+    std::vector<double> c(static_cast<size_t>(j_max) + 1, 0.0);
+    c[0] = 1.0;
+    if (j_max >= 1) c[1] = 2.0 * lambda * u;
+    for (int j = 2; j <= j_max; ++j) {
+        c[static_cast<size_t>(j)] = (2.0 * u * (j + lambda - 1.0) * c[static_cast<size_t>(j) - 1] -
+                                     (j + 2.0 * lambda - 2.0) * c[static_cast<size_t>(j) - 2]) / j;
+    }
+    return c;
+}
+
+}  // namespace detail
+
+class GtoPotentialKernel {
+public:
+    static constexpr int kMaxTailTerms = 24;
+
+    // `max_distance`: the largest d the exact integral will be asked for (the
+    // quadrature resolves every d up to it; beyond, use tail()).
+    GtoPotentialKernel(const GtoBasis& basis, double gaussian_width, int max_angular, double potential_exponent,
+                       double max_distance)
+        : basis_(basis), sigma_(gaussian_width), max_angular_(max_angular), p_(potential_exponent) {
+        if (!(gaussian_width > 0.0) || !std::isfinite(gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
+        if (!(potential_exponent > 0.0) || !std::isfinite(potential_exponent)) throw std::invalid_argument("potential_exponent must be positive");
+        if (!(max_distance > 0.0)) throw std::invalid_argument("max_distance must be positive");
+        setup_quadrature(max_distance);
+        setup_tail();
+    }
+
+    int max_radial() const { return basis_.max_radial(); }
+    int max_angular() const { return max_angular_; }
+    double potential_exponent() const { return p_; }
+
+    // Orthonormal P_nl(d) and d/dd at values[l*N + n], by quadrature over a.
+    void operator()(double d, double* values, double* derivatives) const {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const size_t width = static_cast<size_t>(N * (L + 1));
+        std::vector<double> prim(width, 0.0), dprim(width, 0.0);
+        for (const auto& node : nodes_) {
+            for (int l = 0; l <= L; ++l) {
+                for (int k = 0; k < N; ++k) {
+                    const auto& c = node.constants[static_cast<size_t>(l * N + k)];
+                    double g = 0.0, dg = 0.0;
+                    gaussian_gto_radial(l, c.alpha, l + 1.5, c.kappa, c.eta, d, g, dg);
+                    prim[static_cast<size_t>(l * N + k)] += c.weight * g;
+                    dprim[static_cast<size_t>(l * N + k)] += c.weight * dg;
+                }
+            }
+        }
+        orthonormalise(prim.data(), dprim.data(), values, derivatives);
+    }
+
+    // The far-field series with `terms` terms (p = 1 needs one).
+    void tail(double d, int terms, double* values, double* derivatives) const {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const size_t width = static_cast<size_t>(N * (L + 1));
+        std::vector<double> prim(width, 0.0), dprim(width, 0.0);
+        const double inv_d = 1.0 / d;
+        for (int l = 0; l <= L; ++l) {
+            for (int k = 0; k < N; ++k) {
+                double v = 0.0, dv = 0.0;
+                for (int j = 0; j < terms && j < kMaxTailTerms; ++j) {
+                    const double power = l + p_ + 2.0 * j;
+                    const double term = tail_coefficients_[(static_cast<size_t>(l * N + k)) * kMaxTailTerms + static_cast<size_t>(j)] *
+                                        std::pow(inv_d, power);
+                    v += term;
+                    dv -= power * term * inv_d;
+                }
+                prim[static_cast<size_t>(l * N + k)] = v;
+                dprim[static_cast<size_t>(l * N + k)] = dv;
+            }
+        }
+        orthonormalise(prim.data(), dprim.data(), values, derivatives);
+    }
+
+    // Tail coefficients of the orthonormal functions: (L+1, N, terms).
+    std::vector<double> orthonormal_tail_coefficients(int terms) const {
+        const int N = basis_.max_radial(), L = max_angular_;
+        std::vector<double> out(static_cast<size_t>((L + 1) * N * terms), 0.0);
+        const auto& U = basis_.orthonormaliser();
+        for (int l = 0; l <= L; ++l)
+            for (int n = 0; n < N; ++n)
+                for (int j = 0; j < terms; ++j) {
+                    double acc = 0.0;
+                    for (int k = 0; k < N; ++k)
+                        acc += U(n, k) * tail_coefficients_[(static_cast<size_t>(l * N + k)) * kMaxTailTerms + static_cast<size_t>(j)];
+                    out[(static_cast<size_t>(l * N + n)) * static_cast<size_t>(terms) + static_cast<size_t>(j)] = acc;
+                }
+        return out;
+    }
+
+private:
+    struct Constants {
+        double alpha, kappa, eta, weight;
+    };
+    struct Node {
+        std::vector<Constants> constants;  // [l * N + k]
+    };
+
+    void orthonormalise(const double* prim, const double* dprim, double* values, double* derivatives) const {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const auto& U = basis_.orthonormaliser();
+        for (int l = 0; l <= L; ++l) {
+            for (int n = 0; n < N; ++n) {
+                double v = 0.0, dv = 0.0;
+                for (int k = 0; k < N; ++k) {
+                    v += U(n, k) * prim[l * N + k];
+                    dv += U(n, k) * dprim[l * N + k];
+                }
+                values[l * N + n] = v;
+                if (derivatives != nullptr) derivatives[l * N + n] = dv;
+            }
+        }
+    }
+
+    // a = A exp(-t): the integrand over t is a bump near a ≈ (p/2+l)/d² of
+    // width ~ (p/2+l)^-1/2, then a pure exponential exp(-(p/2+l) t). Unit
+    // panels cover the bumps of every d up to `max_distance`; wide panels the
+    // exponential, until it is below 1e-17 of its start.
+    void setup_quadrature(double max_distance) {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const double A = 0.5 / (sigma_ * sigma_);
+        const double t_fine = std::max(0.0, std::log(A * max_distance * max_distance)) + 8.0;
+        const double t_max = t_fine + 80.0 / p_;
+        std::vector<double> x, w;
+        detail::gauss_legendre(16, x, w);
+        std::vector<std::array<double, 2>> panels;
+        for (double t = 0.0; t < t_fine; t += 1.0) panels.push_back({t, t + 1.0});
+        const double wide = std::min(16.0 / p_, 16.0);
+        for (double t = panels.back()[1]; t < t_max; t += wide) panels.push_back({t, t + wide});
+        const double log_gamma_p = std::lgamma(0.5 * p_);
+        for (const auto& panel : panels) {
+            const double half = 0.5 * (panel[1] - panel[0]), mid = 0.5 * (panel[1] + panel[0]);
+            for (size_t q = 0; q < x.size(); ++q) {
+                const double t = mid + half * x[q];
+                const double a = A * std::exp(-t);
+                Node node;
+                node.constants.resize(static_cast<size_t>(N * (L + 1)));
+                for (int l = 0; l <= L; ++l) {
+                    for (int k = 0; k < N; ++k) {
+                        const double c = 0.5 / (basis_.sigma(k) * basis_.sigma(k));
+                        const double alpha = 0.5 * (k + l + 3);
+                        // (π/a)^{3/2} × density integral of a Gaussian of exponent a:
+                        // 4π√π Γ(α)/(2^{l+2} Γ(l+3/2)) (a+c)^-α (2a)^l × G(d)
+                        const double log_pre = std::log(4.0 * M_PI * std::sqrt(M_PI)) + std::lgamma(alpha) -
+                                               (l + 2) * std::log(2.0) - std::lgamma(l + 1.5) -
+                                               alpha * std::log(a + c) + l * std::log(2.0 * a) +
+                                               0.5 * p_ * std::log(a) - log_gamma_p;
+                        Constants& k_const = node.constants[static_cast<size_t>(l * N + k)];
+                        k_const.alpha = alpha;
+                        k_const.kappa = a * a / (a + c);
+                        k_const.eta = a * c / (a + c);
+                        k_const.weight = half * w[q] * std::exp(log_pre) * basis_.norm(k);
+                    }
+                }
+                nodes_.push_back(std::move(node));
+            }
+        }
+    }
+
+    // T_klj = 4π/(2l+1) g_lj ∫ R_k r^{l+2j+2} dr, g_lj the P_l component of
+    // the Gegenbauer polynomial C^{(p/2)}_{l+2j}.
+    void setup_tail() {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const int J = kMaxTailTerms;
+        tail_coefficients_.assign(static_cast<size_t>((L + 1) * N * J), 0.0);
+        std::vector<double> u, w;
+        const int degree = L + 2 * J + 2;
+        detail::gauss_legendre(degree, u, w);
+        for (int l = 0; l <= L; ++l) {
+            for (int j = 0; j < J; ++j) {
+                // (2l+1)/2 ∫ C_{l+2j}(u) P_l(u) du, exact for these polynomials
+                double g = 0.0;
+                for (size_t q = 0; q < u.size(); ++q) {
+                    const auto c = detail::gegenbauer(l + 2 * j, 0.5 * p_, u[q]);
+                    // Legendre P_l(u)
+                    double p0 = 1.0, p1 = u[q];
+                    double pl = (l == 0) ? 1.0 : u[q];
+                    for (int m = 2; m <= l; ++m) {
+                        pl = ((2.0 * m - 1.0) * u[q] * p1 - (m - 1.0) * p0) / m;
+                        p0 = p1;
+                        p1 = pl;
+                    }
+                    g += w[q] * c[static_cast<size_t>(l + 2 * j)] * pl;
+                }
+                g *= 0.5 * (2 * l + 1);
+                for (int k = 0; k < N; ++k) {
+                    const double s = basis_.sigma(k);
+                    const double moment = GtoBasis::gaussian_moment(k + l + 2 * j + 2, 0.5 / (s * s));
+                    tail_coefficients_[(static_cast<size_t>(l * N + k)) * J + static_cast<size_t>(j)] =
+                        4.0 * M_PI / (2 * l + 1) * g * basis_.norm(k) * moment;
+                }
+            }
+        }
+    }
+
+    GtoBasis basis_;
+    double sigma_;
+    int max_angular_;
+    double p_;
+    std::vector<Node> nodes_;
+    std::vector<double> tail_coefficients_;  // [(l*N + k) * kMaxTailTerms + j], primitives
+};
+
+}  // namespace mslode
+
+namespace mslode {
+
+// P_nl(d) for all d: a spline of the exact kernel below a switch distance,
+// the far-field series above it. The switch is the first distance (on a grid
+// of r_c/4 steps) from which the series, with the number of terms that does
+// best there, stays within `tail_accuracy` (relative) of the exact kernel at
+// 1, 1.25, 1.5 and 2 times that distance.
+class PotentialRadialTable {
+public:
+    PotentialRadialTable(const GtoBasis& basis, double gaussian_width, int max_angular, double potential_exponent,
+                         double spline_accuracy, double tail_accuracy = 1e-10)
+        : max_radial_(basis.max_radial()), max_angular_(max_angular), p_(potential_exponent) {
+        const double cutoff = basis.cutoff();
+        const GtoPotentialKernel kernel(basis, gaussian_width, max_angular, potential_exponent, 20.0 * cutoff);
+        find_switch(kernel, cutoff, tail_accuracy);
+        spline_ = RadialSpline::build(kernel, max_radial_, max_angular_, switch_distance_, spline_accuracy);
+        tail_ = kernel.orthonormal_tail_coefficients(tail_terms_);
+    }
+
+    int max_radial() const { return max_radial_; }
+    int max_angular() const { return max_angular_; }
+    double potential_exponent() const { return p_; }
+    double switch_distance() const { return switch_distance_; }
+    int tail_terms() const { return tail_terms_; }
+    const RadialSpline& spline() const { return spline_; }
+
+    void evaluate(double d, double* values, double* derivatives) const {
+        if (d < switch_distance_) {
+            spline_.evaluate(d, values, derivatives);
+            return;
+        }
+        const int N = max_radial_, K = tail_terms_;
+        const double inv = 1.0 / d, inv2 = inv * inv;
+        double base = std::pow(inv, p_);  // d^-(l+p)
+        for (int l = 0; l <= max_angular_; ++l, base *= inv) {
+            for (int n = 0; n < N; ++n) {
+                const double* c = &tail_[static_cast<size_t>((l * N + n) * K)];
+                double v = 0.0, dv = 0.0, power = 1.0;
+                for (int j = 0; j < K; ++j) {
+                    const double term = c[j] * power;
+                    v += term;
+                    dv -= (l + p_ + 2.0 * j) * term;
+                    power *= inv2;
+                }
+                values[l * N + n] = v * base;
+                if (derivatives != nullptr) derivatives[l * N + n] = dv * base * inv;
+            }
+        }
+    }
+
+private:
+    void find_switch(const GtoPotentialKernel& kernel, double cutoff, double tolerance) {
+        const size_t width = static_cast<size_t>(max_radial_ * (max_angular_ + 1));
+        std::vector<double> exact(width), tail(width);
+        auto error = [&](double d, int terms) {
+            kernel(d, exact.data(), nullptr);
+            kernel.tail(d, terms, tail.data(), nullptr);
+            double worst = 0.0;
+            for (int l = 0; l <= max_angular_; ++l) {
+                double largest = 0.0;
+                for (int n = 0; n < max_radial_; ++n) largest = std::max(largest, std::abs(exact[static_cast<size_t>(l * max_radial_ + n)]));
+                for (int n = 0; n < max_radial_; ++n) {
+                    const size_t k = static_cast<size_t>(l * max_radial_ + n);
+                    const double scale = std::max(std::abs(exact[k]), 1e-3 * largest);
+                    if (scale > 0.0) worst = std::max(worst, std::abs(tail[k] - exact[k]) / scale);
+                }
+            }
+            return worst;
+        };
+        for (double d = cutoff; d <= 8.0 * cutoff; d += 0.25 * cutoff) {
+            int best_terms = 1;
+            double best = error(d, 1);
+            for (int terms = 2; terms <= GtoPotentialKernel::kMaxTailTerms && best > 0.1 * tolerance; ++terms) {
+                const double e = error(d, terms);
+                if (e < best) {
+                    best = e;
+                    best_terms = terms;
+                }
+            }
+            if (best > tolerance) continue;
+            if (error(1.25 * d, best_terms) <= tolerance && error(1.5 * d, best_terms) <= tolerance &&
+                error(2.0 * d, best_terms) <= tolerance) {
+                switch_distance_ = d;
+                tail_terms_ = best_terms;
+                return;
+            }
+        }
+        throw std::runtime_error("no distance below 8 cutoffs where the far-field series of the potential reaches " +
+                                 std::to_string(tolerance) + " relative accuracy");
+    }
+
+    int max_radial_;
+    int max_angular_;
+    double p_;
+    double switch_distance_ = 0.0;
+    int tail_terms_ = 1;
+    RadialSpline spline_;
+    std::vector<double> tail_;  // [(l * N + n) * tail_terms + j], orthonormal
+};
+
+}  // namespace mslode
