@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "pair_contraction.hpp"
 #include "spherical_harmonics.hpp"
 #include "structure.hpp"
 
@@ -30,9 +31,9 @@ public:
     virtual std::unique_ptr<const Prepared> prepare(const Structure& structure) const = 0;
 
     // Writes the block_size() coefficients of centre `center` into `out`;
-    // `scratch` is caller-owned working memory (one per thread).
+    // `work` is caller-owned working memory (one per thread).
     virtual void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                        std::vector<double>& scratch) const = 0;
+                        PairContraction& work) const = 0;
 };
 
 }  // namespace mslode

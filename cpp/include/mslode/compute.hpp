@@ -54,7 +54,7 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     FirstError errors;
 #pragma omp parallel
     {
-        std::vector<double> scratch;
+        PairContraction scratch;
 #pragma omp for schedule(dynamic, 16)
         for (long long c = 0; c < n; ++c) {
             const Center& center = centers[static_cast<size_t>(c)];
@@ -81,7 +81,8 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
     FirstError errors;
 #pragma omp parallel
     {
-        std::vector<double> scratch, block_f(static_cast<size_t>(f.block_size())), block_g;
+        PairContraction scratch;
+        std::vector<double> block_f(static_cast<size_t>(f.block_size())), block_g;
         if (!same) block_g.resize(static_cast<size_t>(g.block_size()));
 #pragma omp for schedule(dynamic, 16)
         for (long long c = 0; c < n; ++c) {

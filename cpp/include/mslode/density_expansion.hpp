@@ -75,19 +75,15 @@ public:
     }
 
     void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                std::vector<double>& scratch) const override {
+                PairContraction& work) const override {
         const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
-        const int N = hypers_.max_radial, L = hypers_.max_angular, LM = lm_size(L);
-        const int block = block_size();
-        std::fill(out, out + block, 0.0);
-        scratch.resize(static_cast<size_t>(radial_.width() + LM));
-        double* radial = scratch.data();
-        double* ylm = radial + radial_.width();
-
+        const int N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
+        std::fill(out, out + block_size(), 0.0);
         const int own = channels_(structure.types[center]);
         if (own >= 0) {
             for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += hypers_.center_atom_weight * center_radial_[static_cast<size_t>(n)];
         }
+        work.clear();
         cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
             const int a = channels_(structure.types[j]);
             if (a < 0) return;
@@ -95,23 +91,10 @@ public:
             double fc = 0.0, dfc = 0.0;
             smooth_cutoff(d, hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
             if (fc == 0.0) return;
-            radial_.evaluate(d, radial, nullptr);
-            if (d > 0.0) {
-                harmonics_.compute_unit(dx / d, dy / d, dz / d, ylm);
-            } else {
-                harmonics_.compute_unit(0.0, 0.0, 1.0, ylm);  // only l = 0 is non-zero at d = 0
-            }
-            double* channel = out + a * N * LM;
-            for (int l = 0; l <= L; ++l) {
-                const double* y = ylm + l * l;
-                const int width = 2 * l + 1;
-                for (int n = 0; n < N; ++n) {
-                    const double r = fc * radial[l * N + n];
-                    double* o = channel + n * LM + l * l;
-                    for (int m = 0; m < width; ++m) o[m] += r * y[m];
-                }
-            }
+            const double inv = d > 0.0 ? 1.0 / d : 0.0;
+            work.add(a, d, dx * inv, dy * inv, dz * inv, fc);
         });
+        work.contract(channels_.size(), N, harmonics_, [this](double d, double* values) { radial_.evaluate(d, values, nullptr); }, out);
     }
 
 private:

@@ -11,6 +11,7 @@
 #include "hyp1f1.hpp"
 #include "invariants.hpp"
 #include "neighbour_list.hpp"
+#include "pair_contraction.hpp"
 #include "parallel.hpp"
 #include "potential_expansion.hpp"
 #include "potential_radial.hpp"

@@ -56,18 +56,14 @@ public:
     }
 
     void expand(const Structure& structure, const Prepared&, int center, double* out,
-                std::vector<double>& scratch) const override {
-        const int N = hypers_.max_radial, L = hypers_.max_angular, LM = lm_size(L);
+                PairContraction& work) const override {
+        const int N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
         std::fill(out, out + block_size(), 0.0);
-        const int width = radial_.spline().width();
-        scratch.resize(static_cast<size_t>(width + LM));
-        double* radial = scratch.data();
-        double* ylm = radial + width;
-
         const int own = channels_(structure.types[center]);
         if (own >= 0) {
             for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += hypers_.center_atom_weight * center_radial_[static_cast<size_t>(n)];
         }
+        work.clear();
         const double* ri = structure.position(center);
         for (int j = 0; j < structure.n_atoms; ++j) {
             if (j == center) continue;
@@ -76,23 +72,10 @@ public:
             const double* rj = structure.position(j);
             const double dx = rj[0] - ri[0], dy = rj[1] - ri[1], dz = rj[2] - ri[2];
             const double d = std::sqrt(dx * dx + dy * dy + dz * dz);
-            radial_.evaluate(d, radial, nullptr);
-            if (d > 0.0) {
-                harmonics_.compute_unit(dx / d, dy / d, dz / d, ylm);
-            } else {
-                harmonics_.compute_unit(0.0, 0.0, 1.0, ylm);  // only l = 0 is non-zero at d = 0
-            }
-            double* channel = out + a * N * LM;
-            for (int l = 0; l <= L; ++l) {
-                const double* y = ylm + l * l;
-                const int w = 2 * l + 1;
-                for (int n = 0; n < N; ++n) {
-                    const double r = radial[l * N + n];
-                    double* o = channel + n * LM + l * l;
-                    for (int m = 0; m < w; ++m) o[m] += r * y[m];
-                }
-            }
+            const double inv = d > 0.0 ? 1.0 / d : 0.0;
+            work.add(a, d, dx * inv, dy * inv, dz * inv, 1.0);
         }
+        work.contract(channels_.size(), N, harmonics_, [this](double d, double* values) { radial_.evaluate(d, values, nullptr); }, out);
     }
 
 private:
