@@ -84,21 +84,22 @@ def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray
 
 
 def _periodic_heights(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
-    """Distance between opposite faces of the cell along each periodic direction."""
+    """Spacing of the lattice planes along each periodic direction, within the
+    lattice of the periodic vectors alone (3-D, slab or wire): the distance of
+    each periodic vector from the span of the other periodic ones. Vectors of
+    non-periodic directions play no part (they may be zero, tilted, or even
+    lie in the plane of the periodic ones)."""
+    periodic = [k for k in range(3) if pbc[k]]
     heights = []
-    for k in np.flatnonzero(pbc):
-        a, b = cell[(k + 1) % 3], cell[(k + 2) % 3]
-        normal = np.cross(a, b)
-        if pbc.sum() < 3 and np.linalg.norm(normal) == 0.0:
-            # a slab or wire with a zero vector in a non-periodic direction
-            others = [cell[j] for j in range(3) if j != k and pbc[j]]
-            if not others:
-                heights.append(np.linalg.norm(cell[k]))
-                continue
-            normal = np.cross(cell[k], others[0])
-            normal = np.cross(others[0], normal)
-        norm = np.linalg.norm(normal)
-        heights.append(abs(np.dot(cell[k], normal)) / norm if norm > 0 else 0.0)
+    for k in periodic:
+        others = np.array([cell[j] for j in periodic if j != k]).reshape(-1, 3)
+        vector = cell[k]
+        if len(others):
+            # (if the others are parallel, the height of one of them is 0 and
+            # the structure is rejected anyway)
+            basis, _ = np.linalg.qr(others.T)
+            vector = vector - basis @ (basis.T @ vector)
+        heights.append(float(np.linalg.norm(vector)))
     return np.asarray(heights)
 
 

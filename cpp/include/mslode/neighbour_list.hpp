@@ -48,15 +48,16 @@ public:
         }
 
         // bins at least one cut-off wide, at most ~ a few per atom
+        const long long limit = 4LL * std::max(N, 1) + 64;
         for (int k = 0; k < 3; ++k) {
             if (N == 0) { fmin[k] = 0; fmax[k] = 1; }
             origin_[k] = fmin[k];
             double extent = fmax[k] - fmin[k];
             if (!pbc_[k]) extent = std::max(extent, 1e-12);
             const double length = extent * height_[k];
-            bins_[k] = std::max(1, static_cast<int>(std::floor(length / cutoff)));
+            // clamp in floating point first: a huge extent must not overflow the int
+            bins_[k] = static_cast<int>(std::clamp(std::floor(length / cutoff), 1.0, static_cast<double>(limit)));
         }
-        const long long limit = 4LL * std::max(N, 1) + 64;
         while (static_cast<long long>(bins_[0]) * bins_[1] * bins_[2] > limit) {
             int k = static_cast<int>(std::max_element(bins_.begin(), bins_.end()) - bins_.begin());
             bins_[k] = std::max(1, bins_[k] / 2);
@@ -64,8 +65,17 @@ public:
         for (int k = 0; k < 3; ++k) {
             double extent = pbc_[k] ? 1.0 : std::max(fmax[k] - fmin[k], 1e-12);
             bin_width_[k] = extent / bins_[k];
-            search_[k] = static_cast<int>(std::ceil(cutoff / (bin_width_[k] * height_[k]) - 1e-12));
-            search_[k] = std::max(search_[k], 1);
+            double reach = std::ceil(cutoff / (bin_width_[k] * height_[k]) - 1e-12);
+            if (!pbc_[k]) {
+                // all atoms lie within bins_[k] bins: searching further only
+                // visits empty space. Without this cap a (nearly) flat
+                // direction, extent ~1e-10 Å, asked for ~1e10 bins (int
+                // overflow, or a loop of billions of empty bins per centre).
+                reach = std::min(reach, static_cast<double>(bins_[k] - 1));
+            } else if (!(reach <= 1e6)) {
+                throw std::invalid_argument("the cut-off spans more than a million periodic images of the cell");
+            }
+            search_[k] = std::max(static_cast<int>(reach), pbc_[k] ? 1 : 0);
         }
 
         // counting sort of atoms by bin
@@ -138,23 +148,31 @@ private:
         if (s.periodic()) {
             for (int r = 0; r < 3; ++r)
                 for (int c = 0; c < 3; ++c) lattice_(r, c) = s.cell[static_cast<size_t>(3 * r + c)];
-            // a non-periodic direction may come with a zero vector (ASE does this):
-            // replace it by the unit normal of the other two, it only sets the bins
+            // Only the periodic vectors matter; a non-periodic direction may come
+            // with a zero vector (ASE does this), a tilted one, or even one lying
+            // in the periodic plane. Its row only sets the bins, so replace it by
+            // an orthonormal completion of the periodic vectors' span (keeping a
+            // degenerate non-periodic vector made valid slabs "singular").
+            int n_periodic = 0;
+            int periodic_rows[3] = {0, 0, 0}, open_rows[3] = {0, 0, 0};
+            int n_open = 0;
             for (int k = 0; k < 3; ++k) {
-                if (pbc_[k] || lattice_.row(k).norm() > 0.0) continue;
-                const Eigen::Vector3d a = lattice_.row((k + 1) % 3).transpose();
-                const Eigen::Vector3d b = lattice_.row((k + 2) % 3).transpose();
-                Eigen::Vector3d normal = a.cross(b);
-                if (normal.norm() == 0.0) {
-                    const Eigen::Vector3d given = a.norm() > 0.0 ? a : b;
-                    if (given.norm() == 0.0) {
-                        normal = Eigen::Vector3d::Unit(k);
-                    } else {
-                        const Eigen::Vector3d u = given.normalized();
-                        normal = u.cross(std::abs(u.x()) < 0.9 ? Eigen::Vector3d::UnitX() : Eigen::Vector3d::UnitY());
-                    }
-                }
-                lattice_.row(k) = normal.normalized().transpose();
+                if (pbc_[k]) periodic_rows[n_periodic++] = k;
+                else open_rows[n_open++] = k;
+            }
+            if (n_periodic == 2) {
+                const Eigen::Vector3d normal =
+                    lattice_.row(periodic_rows[0]).transpose().cross(lattice_.row(periodic_rows[1]).transpose());
+                if (!(normal.norm() > 0.0)) throw std::invalid_argument("the cell is singular");
+                lattice_.row(open_rows[0]) = normal.normalized().transpose();
+            } else if (n_periodic == 1) {
+                const Eigen::Vector3d axis = lattice_.row(periodic_rows[0]).transpose();
+                if (!(axis.norm() > 0.0)) throw std::invalid_argument("the cell is singular");
+                const Eigen::Vector3d u = axis.normalized();
+                const Eigen::Vector3d e = std::abs(u.x()) < 0.9 ? Eigen::Vector3d::UnitX() : Eigen::Vector3d::UnitY();
+                const Eigen::Vector3d v1 = u.cross(e).normalized();
+                lattice_.row(open_rows[0]) = v1.transpose();
+                lattice_.row(open_rows[1]) = u.cross(v1).transpose();
             }
             const double volume = std::abs(lattice_.determinant());
             if (!(volume > 1e-10) || !std::isfinite(volume)) throw std::invalid_argument("the cell is singular");
