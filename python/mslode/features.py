@@ -42,6 +42,22 @@ class ExpansionValues:
     center_species: np.ndarray
     species: np.ndarray
 
+    def invariants(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ν = 1 invariants: the l = 0 coefficients ⟨a n 0 0|F_i⟩.
+
+        Returns
+        -------
+        values : ndarray, (n_centers, n_species * max_radial)
+        labels : ndarray of int, (n_species * max_radial, 2)
+            Columns ``species, n``.
+        """
+        n_species, max_radial = self.values.shape[1:3]
+        values = np.ascontiguousarray(self.values[:, :, :, 0].reshape(len(self.values), -1))
+        labels = np.stack(
+            [np.repeat(self.species, max_radial), np.tile(np.arange(max_radial), n_species)], axis=1
+        ).astype(np.int32)
+        return values, labels
+
 
 @dataclass(frozen=True)
 class InvariantValues:
