@@ -216,6 +216,23 @@ def test_coefficients_against_reference(name):
         assert any(np.bincount(j).max() > 1 for j, _ in images), "no repeated neighbour"
 
 
+@pytest.mark.parametrize("hypers", [
+    # a single radial function, l = 0 only, switch over the whole cut-off
+    dict(cutoff=3.0, gaussian_width=0.3, max_radial=1, max_angular=0, cutoff_width=3.0, center_atom_weight=1.0),
+    # hard cut-off, wide Gaussians, no centre
+    dict(cutoff=2.0, gaussian_width=1.2, max_radial=4, max_angular=6, cutoff_width=0.0, center_atom_weight=0.0),
+    # narrow Gaussians, many radial functions, heavier centre
+    dict(cutoff=5.0, gaussian_width=0.1, max_radial=10, max_angular=8, cutoff_width=1.0, center_atom_weight=2.0),
+    # the largest l supported
+    dict(cutoff=3.5, gaussian_width=0.25, max_radial=4, max_angular=12, cutoff_width=0.5, center_atom_weight=1.0),
+], ids=["n1-l0-w=rc", "hard-wide", "narrow-n10-l8", "l12"])
+def test_coefficients_against_reference_other_hypers(hypers):
+    frame = STRUCTURES["molecule"]
+    expected = density_coefficients(frame, species=[1, 6, 7, 8], **hypers)
+    got = mslode.DensityExpansion(spline_accuracy=1e-10, **hypers).compute(frame).values
+    np.testing.assert_allclose(got, expected, rtol=0, atol=5e-9 * max(1.0, np.abs(expected).max()))
+
+
 def test_default_spline_accuracy_is_close():
     """The default (1e-8) table: same coefficients to a few 1e-9."""
     frame = STRUCTURES["triclinic"]
@@ -596,3 +613,18 @@ def test_results_do_not_depend_on_thread_count(tmp_path):
     for one, two in zip(results["1"], results["2"]):
         assert one.shape == two.shape and one.shape[0] == 61
         np.testing.assert_allclose(two, one, rtol=0, atol=1e-12 * np.abs(one).max())
+
+
+def test_one_calculator_shared_between_python_threads():
+    """The core releases the GIL and is re-entrant: concurrent calls on one
+    instance (including the first one, which builds the tables) agree with
+    sequential ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [STRUCTURES[name] for name in ("molecule", "triclinic", "slab", "single_atom_cube")] * 3
+    rho = mslode.DensityExpansion(**HYPERS, species=[1, 3, 6, 7, 8, 14, 29])
+    ps = mslode.Invariants(rho, rho)
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(lambda f: ps.compute(f).values, frames))
+    for frame, values in zip(frames, concurrent):
+        np.testing.assert_array_equal(values, ps.compute(frame).values)
