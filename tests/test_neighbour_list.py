@@ -150,18 +150,24 @@ def test_reference_counts_images():
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 2.0)
 
 
-def test_equivalent_cells_and_shifted_atoms():
+@pytest.mark.parametrize("shear", [
+    [[1, 0, 0], [-1, 1, 0], [1, 1, 1]],
+    # face distance 0.40 Å: this description of a good crystal used to be
+    # rejected as 'too thin'; the check now uses the reduced lattice
+    [[1, 0, 0], [2, 1, 0], [-1, 3, 1]],
+    [[1, 5, 0], [0, 1, 0], [7, 0, 1]],
+])
+def test_equivalent_cells_and_shifted_atoms(shear):
     """The same crystal in a sheared (unimodular) cell, atoms moved by
-    lattice vectors and listed in another order: the same features."""
+    lattice vectors: the same features."""
     rng = np.random.default_rng(7)
     cell = np.array([[3.1, 0.0, 0.0], [0.9, 2.8, 0.0], [-0.4, 0.7, 3.3]])
     fractional = rng.uniform(0, 1, (4, 3))
     frame = ase.Atoms("CO2H", scaled_positions=fractional, cell=cell, pbc=True)
-    shear = np.array([[1, 0, 0], [-1, 1, 0], [1, 1, 1]])  # det 1, face distances 1.3-3.3 Å
+    shear = np.array(shear)
     assert round(np.linalg.det(shear)) == 1
-    other_cell = shear @ cell
     shifts = rng.integers(-3, 4, (4, 3)) @ cell
-    other = ase.Atoms("CO2H", positions=frame.positions + shifts, cell=other_cell, pbc=True)
+    other = ase.Atoms("CO2H", positions=frame.positions + shifts, cell=shear @ cell, pbc=True)
     kw = dict(cutoff=5.0, cutoff_width=0.7, species=[1, 6, 8])
     a = compute(frame, **kw)
     b = compute(other, **kw)

@@ -12,6 +12,7 @@ from . import _core
 
 try:  # ASE is a dependency, but keep the import error readable
     import ase
+    import ase.geometry
 except ImportError as error:  # pragma: no cover
     raise ImportError("mslode needs ASE: pip install ase") from error
 
@@ -74,6 +75,7 @@ def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray
         vectors = cell[pbc]
         if np.any(np.linalg.norm(vectors, axis=1) == 0.0):
             raise ValueError(f"structure {index}: periodic along a direction whose cell vector is zero")
+        cell = _reduced_cell(cell, pbc)
         heights = _periodic_heights(cell, pbc)
         if np.any(heights < MIN_CELL_HEIGHT):
             raise ValueError(
@@ -81,6 +83,23 @@ def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray
                 f"along a periodic direction, minimum {MIN_CELL_HEIGHT} Å)"
             )
     return positions, numbers.astype(np.int32), cell, pbc
+
+
+def _reduced_cell(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
+    """The Minkowski-reduced basis of the same periodic lattice (non-periodic
+    vectors untouched). The thickness check then depends on the lattice, not
+    on how oblique the given basis is (a sheared description of a good crystal
+    used to be rejected as 'too thin'), and the cell list gets its most compact
+    cell; the features are the same for any basis of the lattice."""
+    heights = _periodic_heights(cell, pbc)
+    scale = np.linalg.norm(cell[pbc], axis=1).max()
+    if not np.all(heights > 1e-9 * scale):
+        return cell  # singular: rejected by the caller, do not try to reduce it
+    try:
+        reduced = np.asarray(ase.geometry.minkowski_reduce(cell, pbc=pbc)[0], dtype=np.float64)
+    except Exception:  # pragma: no cover - keep the given basis if ASE cannot reduce it
+        return cell
+    return np.ascontiguousarray(reduced.reshape(3, 3))
 
 
 def _periodic_heights(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
