@@ -4,7 +4,12 @@
 // with, for primitive k (a = 1/2σ² + 1/2σ_k², b = d/σ², z = b²/4a),
 //   I_kl(d) = (2πσ²)^(-3/2) 4π √π / 2^(l+2) Γ((k+l+3)/2)/Γ(l+3/2) a^(-(k+l+3)/2)
 //             b^l exp(-d²/2σ²) 1F1((k+l+3)/2; l+3/2; z),
-// evaluated through exp(-z) 1F1 (hyp1f1_scaled) so nothing overflows.
+// evaluated through exp(-z) 1F1 (hyp1f1_scaled) so nothing overflows:
+// exp(-d²/2σ²) 1F1(z) = exp(-γ_k d²) M̃(z) with γ_k = 1/(2(σ² + σ_k²)), the
+// width of the Gaussian convolved with the primitive. (Forming the envelope
+// as exp(z - d²/2σ²) cancels two large exponents and cost ~1e-13 relative.)
+// d/dz M̃(α, β, z) = ((α - β)/β) M̃(α, β + 1, z) (Kummer's transformation),
+// which keeps the derivative free of the same cancellation.
 #pragma once
 
 #include <cmath>
@@ -28,7 +33,12 @@ public:
         const double s2 = sigma_ * sigma_;
         prefactor_.resize(static_cast<size_t>(N * (max_angular + 1)));
         a_.resize(static_cast<size_t>(N));
-        for (int k = 0; k < N; ++k) a_[static_cast<size_t>(k)] = 0.5 / s2 + 0.5 / (basis.sigma(k) * basis.sigma(k));
+        gamma_.resize(static_cast<size_t>(N));
+        for (int k = 0; k < N; ++k) {
+            const double sk2 = basis.sigma(k) * basis.sigma(k);
+            a_[static_cast<size_t>(k)] = 0.5 / s2 + 0.5 / sk2;
+            gamma_[static_cast<size_t>(k)] = 0.5 / (s2 + sk2);
+        }
         const double global = std::pow(2.0 * M_PI * s2, -1.5) * 4.0 * M_PI * std::sqrt(M_PI);
         for (int l = 0; l <= max_angular; ++l) {
             for (int k = 0; k < N; ++k) {
@@ -47,7 +57,6 @@ public:
     void operator()(double d, double* values, double* derivatives) const {
         const int N = basis_.max_radial();
         const double s2 = sigma_ * sigma_;
-        const double c = 0.5 / s2;
         const double b = d / s2;
         std::vector<double> prim(static_cast<size_t>(N)), dprim(static_cast<size_t>(N));
         const auto& U = basis_.orthonormaliser();
@@ -57,16 +66,18 @@ public:
             const double dl_b_l = (l == 0) ? 0.0 : l * ((l == 1) ? 1.0 : std::pow(b, l - 1)) / s2;  // d(b^l)/dd
             for (int k = 0; k < N; ++k) {
                 const double a = a_[static_cast<size_t>(k)];
+                const double g = gamma_[static_cast<size_t>(k)];
                 const double alpha = 0.5 * (k + l + 3);
                 const double kappa = 1.0 / (4.0 * a * s2 * s2);
                 const double z = kappa * d * d;
-                const double envelope = std::exp(z - c * d * d);
+                const double envelope = std::exp(-g * d * d);
                 const double m0 = hyp1f1_scaled(alpha, beta, z);
-                const double m1 = hyp1f1_scaled(alpha + 1.0, beta + 1.0, z);
+                // dM̃/dz; exactly 0 when α = β (M̃(α, α, z) = 1)
+                const double dm0 = (alpha == beta) ? 0.0 : (alpha - beta) / beta * hyp1f1_scaled(alpha, beta + 1.0, z);
                 const double p = prefactor_[static_cast<size_t>(l * N + k)];
                 prim[static_cast<size_t>(k)] = p * b_l * envelope * m0;
                 dprim[static_cast<size_t>(k)] =
-                    p * envelope * ((dl_b_l - 2.0 * c * d * b_l) * m0 + 2.0 * kappa * d * (alpha / beta) * b_l * m1);
+                    p * envelope * ((dl_b_l - 2.0 * g * d * b_l) * m0 + 2.0 * kappa * d * b_l * dm0);
             }
             for (int n = 0; n < N; ++n) {
                 double v = 0.0, dv = 0.0;
@@ -85,6 +96,7 @@ private:
     double sigma_;
     int max_angular_;
     std::vector<double> a_;
+    std::vector<double> gamma_;  // 1 / (2 (σ² + σ_k²))
     std::vector<double> prefactor_;
 };
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -24,7 +25,11 @@ public:
 
     // Tabulate `kernel` on [0, r_max], doubling the number of intervals until
     // the spline error at every interval midpoint is below
-    // `accuracy * max(1, max_d |f_ln(d)|)` for each function f_ln.
+    // `accuracy * max_d |f_ln(d)|` for each function f_ln: relative to each
+    // function's own size, whatever the units (a floor of 1 would make the
+    // criterion absolute for functions smaller than 1 and let the small
+    // high-l / high-n functions miss the requested accuracy). Functions that
+    // vanish at every sampled point are held to an absolute `accuracy`.
     static RadialSpline build(const RadialKernel& kernel, int max_radial, int max_angular,
                               double r_max, double accuracy, int max_intervals = 1 << 16) {
         if (!(r_max > 0.0) || !std::isfinite(r_max)) throw std::invalid_argument("spline range must be positive and finite");
@@ -34,22 +39,40 @@ public:
         RadialSpline table(max_radial, max_angular, r_max, intervals);
         evaluate_kernel(kernel, table.step_, 0.0, intervals + 1, width, table.data_);
         std::vector<double> midpoints;
+        double last_worst = 0.0;
+        size_t last_worst_k = 0;
         while (true) {
             // each level's midpoints are the next level's odd nodes: no kernel
             // call is ever repeated
             evaluate_kernel(kernel, table.step_, 0.5 * table.step_, intervals, width, midpoints);
-            std::vector<double> scale(width, 1.0);
+            std::vector<double> scale(width, 0.0);
             for (int i = 0; i <= intervals; ++i) {
                 const double* node = table.node_values(i);
                 for (size_t k = 0; k < width; ++k) scale[k] = std::max(scale[k], std::abs(node[k]));
             }
+            for (int i = 0; i < intervals; ++i) {
+                const double* mid = &midpoints[2 * width * static_cast<size_t>(i)];
+                for (size_t k = 0; k < width; ++k) scale[k] = std::max(scale[k], std::abs(mid[k]));
+            }
+            for (size_t k = 0; k < width; ++k) {
+                if (!(scale[k] > 0.0)) scale[k] = 1.0;
+            }
             double worst = 0.0;
+            size_t worst_k = 0;
             std::vector<double> spline_values(width);
             for (int i = 0; i < intervals; ++i) {
                 table.evaluate((i + 0.5) * table.step_, spline_values.data(), nullptr);
                 const double* exact = &midpoints[2 * width * static_cast<size_t>(i)];
-                for (size_t k = 0; k < width; ++k) worst = std::max(worst, std::abs(spline_values[k] - exact[k]) / scale[k]);
+                for (size_t k = 0; k < width; ++k) {
+                    const double err = std::abs(spline_values[k] - exact[k]) / scale[k];
+                    if (!(err <= worst)) {
+                        worst = err;
+                        worst_k = k;
+                    }
+                }
             }
+            last_worst = worst;
+            last_worst_k = worst_k;
             if (worst <= accuracy) {
                 table.accuracy_ = accuracy;
                 return table;
@@ -66,8 +89,18 @@ public:
             table = std::move(finer);
             intervals *= 2;
         }
-        throw std::runtime_error("radial spline did not reach accuracy " + std::to_string(accuracy) +
-                                 " with " + std::to_string(max_intervals) + " intervals");
+        throw std::runtime_error(
+            "radial spline did not reach accuracy " + format_g(accuracy) + " with " +
+            std::to_string(max_intervals) + " intervals: function l = " +
+            std::to_string(last_worst_k / static_cast<size_t>(max_radial)) + ", n = " +
+            std::to_string(last_worst_k % static_cast<size_t>(max_radial)) + " is off by " + format_g(last_worst) +
+            " of its maximum (round-off in the kernel? ask for a coarser accuracy or a smaller max_radial)");
+    }
+
+    static std::string format_g(double x) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%.3g", x);
+        return buffer;
     }
 
     int max_radial() const { return max_radial_; }
