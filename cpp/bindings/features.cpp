@@ -68,6 +68,29 @@ Batch make_batch(CArray<double> positions, CArray<int> types, CArray<long long> 
                  std::move(centers)};
 }
 
+// Runs a driver with the GIL released, interruptible from Python: every
+// ~50 ms the calling thread (the OpenMP master) re-takes the GIL and runs
+// pending signal handlers; when one raises (Ctrl-C: KeyboardInterrupt) all
+// threads skip their remaining centres and that exception is raised here,
+// after the parallel region, with the GIL held again.
+template <class Driver>
+void run_interruptible(Driver&& driver) {
+    std::shared_ptr<py::error_already_set> raised;  // released with the GIL held
+    const mslode::StopCheck check = [&raised] {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() == 0) return false;
+        raised = std::make_shared<py::error_already_set>();  // fetches (clears) the Python error
+        return true;
+    };
+    try {
+        py::gil_scoped_release release;
+        driver(check);
+    } catch (...) {
+        if (raised) throw py::error_already_set(*raised);  // the interruption wins over any other error
+        throw;
+    }
+}
+
 py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, const Batch& batch) {
     const auto structures = batch.structures();
     const auto centers = batch.center_list(structures);
@@ -76,10 +99,9 @@ py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, c
                              static_cast<py::ssize_t>(expansion.max_radial()),
                              static_cast<py::ssize_t>(mslode::lm_size(expansion.max_angular()))});
     double* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        mslode::compute_expansion(expansion, structures, centers, o);
-    }
+    run_interruptible([&](const mslode::StopCheck& check) {
+        mslode::compute_expansion(expansion, structures, centers, o, check);
+    });
     return out;
 }
 
@@ -94,10 +116,9 @@ py::tuple invariant_values(const mslode::AtomicExpansion& f, const mslode::Atomi
     const auto centers = batch.center_list(structures);
     py::array_t<double> out({static_cast<py::ssize_t>(centers.size()), static_cast<py::ssize_t>(coupling.n_features())});
     double* o = out.mutable_data();
-    {
-        py::gil_scoped_release release;
-        mslode::compute_invariants(f, g, same, coupling, structures, centers, o);
-    }
+    run_interruptible([&](const mslode::StopCheck& check) {
+        mslode::compute_invariants(f, g, same, coupling, structures, centers, o, check);
+    });
     const auto labels = coupling.labels(f.max_radial());
     py::array_t<int> label_array({static_cast<py::ssize_t>(labels.size()), py::ssize_t{5}});
     for (size_t k = 0; k < labels.size(); ++k) {
@@ -162,10 +183,31 @@ void bind_features(py::module_& m) {
              py::arg("cutoff_width"), py::arg("center_atom_weight"), py::arg("species"), py::arg("spline_accuracy"))
         .def_property_readonly("spline_intervals", [](const mslode::DensityExpansion& e) { return e.radial().intervals(); });
 
+    py::class_<mslode::PotentialRadialTable, std::shared_ptr<mslode::PotentialRadialTable>>(
+        m, "PotentialRadialTable", "P_nl(d) of one smeared source: spline below the switch, far-field series above.")
+        .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double potential_exponent,
+                         double spline_accuracy) {
+                 mslode::PotentialHypers h;
+                 h.cutoff = cutoff;
+                 h.gaussian_width = gaussian_width;
+                 h.max_radial = max_radial;
+                 h.max_angular = max_angular;
+                 h.potential_exponent = potential_exponent;
+                 h.spline_accuracy = spline_accuracy;
+                 py::gil_scoped_release release;
+                 return std::const_pointer_cast<mslode::PotentialRadialTable>(mslode::PotentialExpansion::make_radial_table(h));
+             }),
+             py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("potential_exponent"), py::arg("spline_accuracy"))
+        .def_property_readonly("switch_distance", &mslode::PotentialRadialTable::switch_distance)
+        .def_property_readonly("tail_terms", &mslode::PotentialRadialTable::tail_terms)
+        .def_property_readonly("spline_intervals", &mslode::PotentialRadialTable::spline_intervals);
+
     py::class_<mslode::PotentialExpansion, mslode::AtomicExpansion, std::shared_ptr<mslode::PotentialExpansion>>(
         m, "PotentialExpansion")
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double center_atom_weight,
-                         double potential_exponent, std::vector<int> species, double spline_accuracy) {
+                         double potential_exponent, std::vector<int> species, double spline_accuracy,
+                         std::shared_ptr<mslode::PotentialRadialTable> table) {
                  mslode::PotentialHypers h;
                  h.cutoff = cutoff;
                  h.gaussian_width = gaussian_width;
@@ -175,13 +217,15 @@ void bind_features(py::module_& m) {
                  h.potential_exponent = potential_exponent;
                  h.spline_accuracy = spline_accuracy;
                  py::gil_scoped_release release;
+                 if (table) return std::make_shared<mslode::PotentialExpansion>(h, species, table);
                  return std::make_shared<mslode::PotentialExpansion>(h, species);
              }),
              py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
-             py::arg("center_atom_weight"), py::arg("potential_exponent"), py::arg("species"), py::arg("spline_accuracy"))
+             py::arg("center_atom_weight"), py::arg("potential_exponent"), py::arg("species"), py::arg("spline_accuracy"),
+             py::arg("table") = nullptr)
         .def_property_readonly("switch_distance", [](const mslode::PotentialExpansion& e) { return e.radial().switch_distance(); })
         .def_property_readonly("tail_terms", [](const mslode::PotentialExpansion& e) { return e.radial().tail_terms(); })
-        .def_property_readonly("spline_intervals", [](const mslode::PotentialExpansion& e) { return e.radial().spline().intervals(); })
+        .def_property_readonly("spline_intervals", [](const mslode::PotentialExpansion& e) { return e.radial().spline_intervals(); })
         .def("radial", [](const mslode::PotentialExpansion& e, CArray<double> d) {
                  const auto n = static_cast<py::ssize_t>(d.size());
                  const int L = e.max_angular(), N = e.max_radial();

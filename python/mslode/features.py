@@ -325,6 +325,8 @@ class PotentialExpansion(_Expansion):
             raise ValueError("center_atom_weight must be finite")
         self.potential_exponent = _check_int("potential_exponent", potential_exponent, 1, 6)
         self.spline_accuracy = _check_positive("spline_accuracy", spline_accuracy)
+        self._table: Any = None
+        self._table_lock = threading.Lock()
         super().__init__(species)
 
     def get_params(self) -> dict:
@@ -339,6 +341,21 @@ class PotentialExpansion(_Expansion):
             spline_accuracy=self.spline_accuracy,
         )
 
+    def radial_table(self) -> Any:
+        """The tabulated P_nl(d) (built on first use, then shared by the
+        C++ calculators of every species set)."""
+        with self._table_lock:
+            if self._table is None:
+                self._table = _core.PotentialRadialTable(
+                    cutoff=self.cutoff,
+                    gaussian_width=self.gaussian_width,
+                    max_radial=self.max_radial,
+                    max_angular=self.max_angular,
+                    potential_exponent=float(self.potential_exponent),
+                    spline_accuracy=self.spline_accuracy,
+                )
+            return self._table
+
     def _build_core(self, species: list[int]) -> Any:
         return _core.PotentialExpansion(
             cutoff=self.cutoff,
@@ -349,6 +366,7 @@ class PotentialExpansion(_Expansion):
             potential_exponent=float(self.potential_exponent),
             species=species,
             spline_accuracy=self.spline_accuracy,
+            table=self.radial_table(),
         )
 
 

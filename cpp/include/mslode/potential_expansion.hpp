@@ -28,14 +28,26 @@ struct PotentialHypers {
 
 class PotentialExpansion final : public AtomicExpansion {
 public:
+    // The radial table depends on the hyper-parameters only: build it once
+    // (make_radial_table) and share it between expansions of any species.
+    static std::shared_ptr<const PotentialRadialTable> make_radial_table(const PotentialHypers& hypers) {
+        const PotentialHypers h = validated(hypers);
+        return std::make_shared<const PotentialRadialTable>(GtoBasis(h.cutoff, h.max_radial), h.gaussian_width,
+                                                            h.max_angular, h.potential_exponent, h.spline_accuracy);
+    }
+
     PotentialExpansion(const PotentialHypers& hypers, const std::vector<int>& species)
-        : hypers_(validated(hypers)),
-          channels_(species),
-          harmonics_(hypers.max_angular),
-          radial_(GtoBasis(hypers.cutoff, hypers.max_radial), hypers.gaussian_width, hypers.max_angular,
-                  hypers.potential_exponent, hypers.spline_accuracy) {
-        std::vector<double> values(static_cast<size_t>(radial_.spline().width()));
-        radial_.evaluate(0.0, values.data(), nullptr);
+        : PotentialExpansion(hypers, species, make_radial_table(hypers)) {}
+
+    PotentialExpansion(const PotentialHypers& hypers, const std::vector<int>& species,
+                       std::shared_ptr<const PotentialRadialTable> table)
+        : hypers_(validated(hypers)), channels_(species), harmonics_(hypers.max_angular), radial_(std::move(table)) {
+        if (!radial_ || radial_->max_radial() != hypers.max_radial || radial_->max_angular() != hypers.max_angular ||
+            radial_->potential_exponent() != hypers.potential_exponent) {
+            throw std::invalid_argument("the radial table does not match these hyper-parameters");
+        }
+        std::vector<double> values(static_cast<size_t>(radial_->width()));
+        radial_->evaluate(0.0, values.data(), nullptr);
         const double y00 = 0.5 / std::sqrt(M_PI);
         center_radial_.resize(static_cast<size_t>(hypers.max_radial));
         for (int n = 0; n < hypers.max_radial; ++n) center_radial_[static_cast<size_t>(n)] = values[static_cast<size_t>(n)] * y00;
@@ -45,7 +57,7 @@ public:
     int max_radial() const override { return hypers_.max_radial; }
     int max_angular() const override { return hypers_.max_angular; }
     const SpeciesChannels& channels() const override { return channels_; }
-    const PotentialRadialTable& radial() const { return radial_; }
+    const PotentialRadialTable& radial() const { return *radial_; }
 
     std::unique_ptr<const Prepared> prepare(const Structure& structure) const override {
         if (structure.periodic()) {
@@ -75,7 +87,7 @@ public:
             const double inv = d > 0.0 ? 1.0 / d : 0.0;
             work.add(a, d, dx * inv, dy * inv, dz * inv, 1.0);
         }
-        work.contract(channels_.size(), N, harmonics_, [this](double d, double* values) { radial_.evaluate(d, values, nullptr); }, out);
+        work.contract(channels_.size(), N, harmonics_, [this](double d, double* values) { radial_->evaluate(d, values, nullptr); }, out);
     }
 
 private:
@@ -96,7 +108,7 @@ private:
     PotentialHypers hypers_;
     SpeciesChannels channels_;
     SphericalHarmonics harmonics_;
-    PotentialRadialTable radial_;
+    std::shared_ptr<const PotentialRadialTable> radial_;
     std::vector<double> center_radial_;
 };
 

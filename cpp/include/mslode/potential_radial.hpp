@@ -182,7 +182,7 @@ private:
         const double t_fine = std::max(0.0, std::log(A * max_distance * max_distance)) + 8.0;
         const double t_max = t_fine + 80.0 / p_;
         std::vector<double> x, w;
-        detail::gauss_legendre(16, x, w);
+        detail::gauss_legendre(12, x, w);
         std::vector<std::array<double, 2>> panels;
         for (double t = 0.0; t < t_fine; t += 1.0) panels.push_back({t, t + 1.0});
         const double wide = std::min(16.0 / p_, 16.0);
@@ -278,7 +278,16 @@ public:
         const double cutoff = basis.cutoff();
         const GtoPotentialKernel kernel(basis, gaussian_width, max_angular, potential_exponent, 20.0 * cutoff);
         find_switch(kernel, cutoff, tail_accuracy);
-        spline_ = RadialSpline::build(kernel, max_radial_, max_angular_, switch_distance_, spline_accuracy);
+        // Two uniform segments: near the centre the functions vary on the
+        // scale of σ, beyond r_c on the scale of the basis; one grid for both
+        // would be as fine as the first everywhere.
+        split_ = std::min(cutoff, switch_distance_);
+        near_ = RadialSpline::build(kernel, max_radial_, max_angular_, split_, spline_accuracy);
+        if (switch_distance_ > split_) {
+            const double split = split_;
+            far_ = RadialSpline::build([&kernel, split](double u, double* v, double* g) { kernel(split + u, v, g); },
+                                       max_radial_, max_angular_, switch_distance_ - split_, spline_accuracy);
+        }
         tail_ = kernel.orthonormal_tail_coefficients(tail_terms_);
     }
 
@@ -287,11 +296,16 @@ public:
     double potential_exponent() const { return p_; }
     double switch_distance() const { return switch_distance_; }
     int tail_terms() const { return tail_terms_; }
-    const RadialSpline& spline() const { return spline_; }
+    int width() const { return max_radial_ * (max_angular_ + 1); }
+    int spline_intervals() const { return near_.intervals() + far_.intervals(); }
 
     void evaluate(double d, double* values, double* derivatives) const {
+        if (d < split_) {
+            near_.evaluate(d, values, derivatives);
+            return;
+        }
         if (d < switch_distance_) {
-            spline_.evaluate(d, values, derivatives);
+            far_.evaluate(d - split_, values, derivatives);
             return;
         }
         const int N = max_radial_, K = tail_terms_;
@@ -359,7 +373,9 @@ private:
     double p_;
     double switch_distance_ = 0.0;
     int tail_terms_ = 1;
-    RadialSpline spline_;
+    double split_ = 0.0;
+    RadialSpline near_;  // [0, split]
+    RadialSpline far_;   // [split, switch], in d - split
     std::vector<double> tail_;  // [(l * N + n) * tail_terms + j], orthonormal
 };
 
