@@ -15,8 +15,9 @@ inline void gaussian_gto_radial(int l, double alpha, double beta, double kappa, 
     const double z = kappa * d * d;
     const double envelope = std::exp(-eta * d * d);
     const double m0 = hyp1f1_scaled(alpha, beta, z);
-    const double d_l = (l == 0) ? 1.0 : std::pow(d, l);
-    const double d_lm1 = (l == 0) ? 0.0 : (l == 1 ? 1.0 : std::pow(d, l - 1));
+    double d_lm1 = (l == 0) ? 0.0 : 1.0;  // d^(l-1), unused for l = 0
+    for (int k = 1; k < l; ++k) d_lm1 *= d;
+    const double d_l = (l == 0) ? 1.0 : d_lm1 * d;
     value = d_l * envelope * m0;
     // d M̃/dz = (α/β) M̃(α+1, β+1) - M̃(α, β)
     const double m1 = (z > 0.0 || l == 0) ? hyp1f1_scaled(alpha + 1.0, beta + 1.0, z) : 1.0;

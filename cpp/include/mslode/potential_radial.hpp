@@ -267,17 +267,20 @@ namespace mslode {
 
 // P_nl(d) for all d: a spline of the exact kernel below a switch distance,
 // the far-field series above it. The switch is the first distance (on a grid
-// of r_c/4 steps) from which the series, with the number of terms that does
-// best there, stays within `tail_accuracy` (relative) of the exact kernel at
-// 1, 1.25, 1.5 and 2 times that distance.
+// of steps max(r_c, σ)/4 from r_c) from which the series, with the number of
+// terms that does best there, stays within `tail_accuracy` (relative) of the
+// exact kernel at 1, 1.25, 1.5 and 2 times that distance. The series is exact
+// up to terms exp(-d²/2(σ² + σ_n²)), σ_n ≤ r_c, so the search runs up to
+// 8 √(r_c² + σ²): a wide smearing (σ ≳ r_c) moves the switch out with it.
 class PotentialRadialTable {
 public:
     PotentialRadialTable(const GtoBasis& basis, double gaussian_width, int max_angular, double potential_exponent,
                          double spline_accuracy, double tail_accuracy = 1e-10)
         : max_radial_(basis.max_radial()), max_angular_(max_angular), p_(potential_exponent) {
         const double cutoff = basis.cutoff();
-        const GtoPotentialKernel kernel(basis, gaussian_width, max_angular, potential_exponent, 20.0 * cutoff);
-        find_switch(kernel, cutoff, tail_accuracy);
+        const double reach = 8.0 * std::hypot(cutoff, gaussian_width);  // the switch search's end
+        const GtoPotentialKernel kernel(basis, gaussian_width, max_angular, potential_exponent, 2.5 * reach);
+        find_switch(kernel, cutoff, 0.25 * std::max(cutoff, gaussian_width), reach, tail_accuracy);
         // Two uniform segments: near the centre the functions vary on the
         // scale of σ, beyond r_c on the scale of the basis; one grid for both
         // would be as fine as the first everywhere.
@@ -310,7 +313,13 @@ public:
         }
         const int N = max_radial_, K = tail_terms_;
         const double inv = 1.0 / d, inv2 = inv * inv;
-        double base = std::pow(inv, p_);  // d^-(l+p)
+        // d^-(l+p); integer exponents (all the Python API allows) avoid pow
+        double base = 1.0;
+        if (p_ == std::floor(p_)) {
+            for (int k = 0; k < static_cast<int>(p_); ++k) base *= inv;
+        } else {
+            base = std::pow(inv, p_);
+        }
         for (int l = 0; l <= max_angular_; ++l, base *= inv) {
             for (int n = 0; n < N; ++n) {
                 const double* c = &tail_[static_cast<size_t>((l * N + n) * K)];
@@ -328,7 +337,8 @@ public:
     }
 
 private:
-    void find_switch(const GtoPotentialKernel& kernel, double cutoff, double tolerance) {
+    void find_switch(const GtoPotentialKernel& kernel, double start, double step, double reach,
+                     double tolerance) {
         const size_t width = static_cast<size_t>(max_radial_ * (max_angular_ + 1));
         std::vector<double> exact(width), tail(width);
         auto error = [&](double d, int terms) {
@@ -346,7 +356,7 @@ private:
             }
             return worst;
         };
-        for (double d = cutoff; d <= 8.0 * cutoff; d += 0.25 * cutoff) {
+        for (double d = start; d <= reach * (1.0 + 1e-12); d += step) {
             int best_terms = 1;
             double best = error(d, 1);
             for (int terms = 2; terms <= GtoPotentialKernel::kMaxTailTerms && best > 0.1 * tolerance; ++terms) {
@@ -364,8 +374,9 @@ private:
                 return;
             }
         }
-        throw std::runtime_error("no distance below 8 cutoffs where the far-field series of the potential reaches " +
-                                 std::to_string(tolerance) + " relative accuracy");
+        throw std::runtime_error("no distance below " + RadialSpline::format_g(reach) +
+                                 " where the far-field series of the potential reaches " +
+                                 RadialSpline::format_g(tolerance) + " relative accuracy");
     }
 
     int max_radial_;

@@ -39,6 +39,18 @@ public:
                 norm_[static_cast<size_t>(lm_index(l, m))] = n;
             }
         }
+        // (l - m) q_l^m = (2l - 1) z q_{l-1}^m - (l + m - 1) q_{l-2}^m, with
+        // q_{m-1}^m = 0 and q_m^m = (2m - 1)!!
+        recurrence_a_.assign(static_cast<size_t>(lm_size(L)), 0.0);
+        recurrence_b_.assign(static_cast<size_t>(lm_size(L)), 0.0);
+        for (int l = 0; l <= L; ++l) {
+            for (int m = 0; m < l; ++m) {
+                recurrence_a_[static_cast<size_t>(lm_index(l, m))] = (2.0 * l - 1.0) / (l - m);
+                recurrence_b_[static_cast<size_t>(lm_index(l, m))] = (l + m - 1.0) / (l - m);
+            }
+        }
+        double_factorial_.assign(static_cast<size_t>(L) + 1, 1.0);
+        for (int m = 1; m <= L; ++m) double_factorial_[static_cast<size_t>(m)] = double_factorial_[static_cast<size_t>(m) - 1] * (2.0 * m - 1.0);
     }
 
     int max_angular() const { return max_angular_; }
@@ -48,29 +60,24 @@ public:
     // `out` receives size() values.
     void compute_unit(double x, double y, double z, double* out) const {
         const int L = max_angular_;
-        // q[l][m] = P_l^m(z) / (1 - z²)^{m/2}, a polynomial in z; stored in
-        // the m >= 0 half of `out` scratch then scaled. Walk m outward.
-        double cos_m = 1.0, sin_m = 0.0;  // Re, Im of (x + i y)^m
-        double q_mm = 1.0;                // (2m-1)!!
+        // q_l^m = P_l^m(z) / (1 - z²)^{m/2}, a polynomial in z, by the
+        // recurrence in l at fixed m with precomputed coefficients (no
+        // divisions in the hot loop); Re, Im of (x + i y)^m carry the φ part.
+        double cos_m = 1.0, sin_m = 0.0;
         for (int m = 0; m <= L; ++m) {
             if (m > 0) {
                 const double c = cos_m * x - sin_m * y;
-                const double s = cos_m * y + sin_m * x;
+                sin_m = cos_m * y + sin_m * x;
                 cos_m = c;
-                sin_m = s;
-                q_mm *= (2.0 * m - 1.0);
             }
-            double q_prev2 = 0.0, q_prev = q_mm;
+            double q_prev2 = 0.0, q_prev = double_factorial_[static_cast<size_t>(m)];
             for (int l = m; l <= L; ++l) {
                 double q;
                 if (l == m) {
-                    q = q_mm;
-                } else if (l == m + 1) {
-                    q = (2.0 * m + 1.0) * z * q_mm;
+                    q = q_prev;
                 } else {
-                    q = ((2.0 * l - 1.0) * z * q_prev - (l + m - 1.0) * q_prev2) / (l - m);
-                }
-                if (l > m) {
+                    const size_t k = static_cast<size_t>(lm_index(l, m));
+                    q = recurrence_a_[k] * z * q_prev - recurrence_b_[k] * q_prev2;
                     q_prev2 = q_prev;
                     q_prev = q;
                 }
@@ -108,6 +115,8 @@ public:
 private:
     int max_angular_;
     std::vector<double> norm_;
+    std::vector<double> recurrence_a_, recurrence_b_;  // at lm_index(l, m), m < l
+    std::vector<double> double_factorial_;             // (2m - 1)!!
 };
 
 }  // namespace mslode
