@@ -6,7 +6,14 @@ See SPEC.md of the project for the definitions.
 """
 
 from . import _core
-from .features import DensityExpansion, ExpansionValues, Invariants, InvariantValues, PotentialExpansion
+from .features import (
+    DensityExpansion,
+    ExpansionValues,
+    Invariants,
+    InvariantValues,
+    PotentialExpansion,
+    concatenate,
+)
 
 __version__ = "0.1.0"
 __all__ = [
@@ -15,4 +22,5 @@ __all__ = [
     "Invariants",
     "InvariantValues",
     "PotentialExpansion",
+    "concatenate",
 ]

@@ -75,6 +75,12 @@ class InvariantValues:
     symmetric : bool
         True when only (a1, n1) <= (a2, n2) is kept, off-diagonal entries
         scaled by √2 (dot products between rows equal the full set's).
+    exponents : tuple of int, or None
+        The potential exponent p of F and of G, 0 for the density ρ (as
+        featomic's SmearedPowerLaw, whose exponent 0 is the Gaussian density):
+        (0, 1) for ρ⊗V, (0, 6) for ρ⊗V_6, (1, 1) for V⊗V. None for a
+        :func:`concatenate` of several pairs, whose labels then carry the
+        exponents of every column.
     """
 
     values: np.ndarray
@@ -84,6 +90,7 @@ class InvariantValues:
     center_species: np.ndarray
     symmetric: bool
     label_names: tuple = ("species_1", "n_1", "species_2", "n_2", "l")
+    exponents: Optional[tuple] = (0, 0)
 
 
 def _check_positive(name: str, value: float) -> float:
@@ -429,4 +436,79 @@ class Invariants:
             center=centers[:, 1].copy(),
             center_species=batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy(),
             symmetric=self.symmetric,
+            exponents=(_exponent_of(self.first), _exponent_of(self.second)),
         )
+
+
+def _exponent_of(expansion: Any) -> int:
+    """p of a potential expansion, 0 for the density (featomic's convention)."""
+    return int(getattr(expansion, "potential_exponent", 0))
+
+
+#: Label columns of :func:`concatenate`.
+CONCATENATED_LABEL_NAMES = ("species_1", "n_1", "species_2", "n_2", "l", "exponent_1", "exponent_2")
+
+
+def concatenate(*blocks: InvariantValues) -> InvariantValues:
+    """Invariants of several field pairs side by side, e.g. ρ⊗V with p = 1
+    and p = 6 in one model (issue: dispersion-like features)::
+
+        rho_V1 = mslode.Invariants(rho, V1).compute(frames)
+        rho_V6 = mslode.Invariants(rho, V6).compute(frames)
+        both = mslode.concatenate(rho_V1, rho_V6)
+
+    The values are stacked column-wise and every column keeps its label with
+    two more entries, ``exponent_1`` and ``exponent_2``: the potential
+    exponent p of each field, 0 for the density ρ. So ``both.labels`` has the
+    columns ``species_1, n_1, species_2, n_2, l, exponent_1, exponent_2``
+    (``both.label_names``), and the ρ⊗V_6 block is
+    ``both.values[:, both.labels[:, 6] == 6]``. Concatenations can be
+    concatenated again.
+
+    Parameters
+    ----------
+    *blocks : InvariantValues
+        Computed on the same frames with the same centres (same
+        ``center_species``); each pair of fields at most once.
+
+    Returns
+    -------
+    InvariantValues
+        ``symmetric`` is True only if every block is; ``exponents`` is the
+        common pair of exponents if all blocks share it, else None.
+    """
+    if len(blocks) == 0:
+        raise ValueError("concatenate needs at least one InvariantValues")
+    for index, block in enumerate(blocks):
+        if not isinstance(block, InvariantValues):
+            raise TypeError(f"block {index} is a {type(block).__name__}, not InvariantValues")
+    first = blocks[0]
+    labels = []
+    for index, block in enumerate(blocks):
+        for name in ("structure", "center", "center_species"):
+            if not np.array_equal(getattr(block, name), getattr(first, name)):
+                raise ValueError(
+                    f"block {index} has other centres than block 0 ({name} differs): compute every block "
+                    "on the same frames with the same center_species"
+                )
+        if tuple(block.label_names) == CONCATENATED_LABEL_NAMES:
+            labels.append(np.asarray(block.labels, dtype=np.int32))
+        else:
+            if block.exponents is None:
+                raise ValueError(f"block {index} does not say which exponents its columns come from")
+            extra = np.broadcast_to(np.asarray(block.exponents, dtype=np.int32), (len(block.labels), 2))
+            labels.append(np.concatenate([np.asarray(block.labels, dtype=np.int32), extra], axis=1))
+    labels = np.concatenate(labels, axis=0)
+    if len(np.unique(labels, axis=0)) != len(labels):
+        raise ValueError("the same features appear twice: concatenate each pair of fields once")
+    exponents = {block.exponents for block in blocks}
+    return InvariantValues(
+        values=np.concatenate([block.values for block in blocks], axis=1),
+        labels=labels,
+        structure=first.structure,
+        center=first.center,
+        center_species=first.center_species,
+        symmetric=all(block.symmetric for block in blocks),
+        label_names=CONCATENATED_LABEL_NAMES,
+        exponents=exponents.pop() if len(exponents) == 1 else None,
+    )
