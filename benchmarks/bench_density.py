@@ -57,6 +57,9 @@ HYPERS: Dict[str, Any] = {
 }
 
 LIBRARIES = ("mslode", "featomic", "dscribe")
+BUSY_THRESHOLD = 0.25  # CPUs used by other processes above which a timing is flagged
+MIN_TIMED = 0.5  # s: small workloads are repeated until at least this much time is timed
+MAX_REPEATS = 200
 SEED = 20240501
 
 # ---------------------------------------------------------------------------
@@ -333,10 +336,25 @@ def current_rss_mb() -> float:
     return rss if rss is not None else peak_rss_mb()
 
 
-def run_worker(library: str, structures_file: str, threads: int, repeats: int, budget: float) -> Dict[str, Any]:
-    """Time one library on one workload: one warm-up, then the best of up to ``repeats`` runs.
+def machine_busy_seconds() -> Optional[float]:
+    """CPU seconds spent by all processes on all CPUs since boot (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as fd:
+            fields = fd.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
-    Stops repeating once ``budget`` seconds have been spent in timed runs.  Peak
+
+def run_worker(library: str, structures_file: str, threads: int, repeats: int, budget: float) -> Dict[str, Any]:
+    """Time one library on one workload: one warm-up, then the best of several runs.
+
+    Runs at least ``repeats`` times and for at least ``MIN_TIMED`` seconds (so
+    that small workloads get enough samples), but stops once ``budget`` seconds
+    have been spent in timed runs.  Peak
     memory is the increase of the peak RSS over the RSS after the imports and the
     loading of the structures (so it includes calculator set-up and output).  On
     Linux the kernel's peak counter is reset at that point, so transient
@@ -374,13 +392,21 @@ def run_worker(library: str, structures_file: str, threads: int, repeats: int, b
     del result
 
     times: List[float] = []
-    cpu_times: List[float] = []  # CPU time of this process; cpu / wall << threads hints at contention
-    while len(times) < repeats and sum(times) < budget:
+    cpu_times: List[float] = []  # CPU time of this process during each timed run
+    busy_start = machine_busy_seconds()
+    while (len(times) < repeats or sum(times) < MIN_TIMED) and sum(times) < budget and len(times) < MAX_REPEATS:
         start, cpu_start = time.perf_counter(), time.process_time()
         result = compute()
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
         del result
+
+    busy_end = machine_busy_seconds()
+    uses_worker_processes = library == "dscribe" and threads > 1 and len(frames) > 1
+    if busy_start is not None and busy_end is not None and not uses_worker_processes:
+        # average number of CPUs kept busy by *other* processes while we were timing
+        others = (busy_end - busy_start) - sum(cpu_times)
+        record["background_cpus"] = max(others, 0.0) / sum(times)
 
     best = min(times)
     record.update(
@@ -393,7 +419,7 @@ def run_worker(library: str, structures_file: str, threads: int, repeats: int, b
         baseline_mb=baseline,
         peak_method="VmHWM reset" if exact_peak else "ru_maxrss",
     )
-    if library == "dscribe" and threads > 1 and len(frames) > 1:
+    if uses_worker_processes:
         record["note"] = "joblib worker processes not included in peak memory"
     return record
 
@@ -509,9 +535,10 @@ def format_tables(measurements: List[Measurement], ratio_rows: List[Dict[str, An
         d = m.data
         if m.ok:
             note = " *" if "note" in d else ""
+            busy = " †" if d.get("background_cpus", 0.0) > BUSY_THRESHOLD else ""
             out.append(
                 f"| {m.workload} | {d['n_atoms']} | {m.library} {d.get('version', '')} | {m.threads} "
-                f"| {d['us_per_atom']:.1f} | {d['peak_mb']:.1f}{note} | {d['values_per_atom']:.0f} |"
+                f"| {d['us_per_atom']:.1f}{busy} | {d['peak_mb']:.1f}{note} | {d['values_per_atom']:.0f} |"
             )
         else:
             reason = d.get("reason", "")
@@ -519,6 +546,9 @@ def format_tables(measurements: List[Measurement], ratio_rows: List[Dict[str, An
     if any("note" in m.data for m in measurements):
         out.append("")
         out.append("\\* dscribe with n_jobs > 1 runs in joblib worker processes, whose memory is not counted.")
+    if any(m.data.get("background_cpus", 0.0) > BUSY_THRESHOLD for m in measurements):
+        out.append("")
+        out.append(f"† other processes kept more than {BUSY_THRESHOLD} CPU busy during the timing: re-run when idle.")
 
     out.append("")
     if ratio_rows:
