@@ -22,6 +22,15 @@ Frames = Union["ase.Atoms", Sequence["ase.Atoms"]]
 MIN_INTERATOMIC_DISTANCE = 0.1
 #: Smallest accepted cell height along a periodic direction (Å).
 MIN_CELL_HEIGHT = 0.5
+#: Largest accepted |coordinate| and periodic cell-vector length (Å): beyond
+#: it, wrapping into the cell loses more than ~1e-8 Å (and it is usually a
+#: unit error).
+MAX_COORDINATE = 1e8
+#: Largest accepted mean number of atoms within the cut-off of a centre,
+#: periodic images included, estimated as n_atoms × (ball of radius r_c) /
+#: (cell volume) in the periodic directions. More means a cell far smaller
+#: than the cut-off (often wrong units) and minutes per structure.
+MAX_NEIGHBOURS_PER_CENTER = 100_000
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,16 @@ def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray
     if not np.all(np.isfinite(positions)):
         bad = int(np.argwhere(~np.isfinite(positions))[0, 0])
         raise ValueError(f"structure {index}: atom {bad} has a non-finite position")
+    if np.abs(positions).max() > MAX_COORDINATE:
+        bad = int(np.argmax(np.abs(positions).max(axis=1)))
+        raise ValueError(
+            f"structure {index}: atom {bad} is at {np.abs(positions[bad]).max():.3g} Å from the origin "
+            f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
+        )
     numbers = np.asarray(frame.numbers)
     if np.any(numbers < 1) or np.any(numbers > 118):
-        raise ValueError(f"structure {index}: atomic numbers must be in 1..118")
+        bad = int(np.argmax((numbers < 1) | (numbers > 118)))
+        raise ValueError(f"structure {index}: atom {bad} has atomic number {numbers[bad]}; atomic numbers must be in 1..118")
     pbc = np.asarray(frame.pbc, dtype=bool)
     cell = np.asarray(frame.cell[:], dtype=np.float64)
     if not np.all(np.isfinite(cell)):
@@ -75,6 +91,11 @@ def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray
         vectors = cell[pbc]
         if np.any(np.linalg.norm(vectors, axis=1) == 0.0):
             raise ValueError(f"structure {index}: periodic along a direction whose cell vector is zero")
+        if np.linalg.norm(vectors, axis=1).max() > MAX_COORDINATE:
+            raise ValueError(
+                f"structure {index}: a periodic cell vector is {np.linalg.norm(vectors, axis=1).max():.3g} Å long "
+                f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
+            )
         cell = _reduced_cell(cell, pbc)
         heights = _periodic_heights(cell, pbc)
         if np.any(heights < MIN_CELL_HEIGHT):
@@ -148,6 +169,27 @@ def to_batch(frames: list) -> FrameBatch:
             "overlapping atoms usually mean a broken structure"
         )
     return batch
+
+
+def check_periodic_images(batch: FrameBatch, cutoff: float) -> None:
+    """Refuse structures whose cell is so small for ``cutoff`` that a centre
+    would see more than :data:`MAX_NEIGHBOURS_PER_CENTER` atoms (periodic
+    images included)."""
+    ball = {1: lambda r: 2.0 * r, 2: lambda r: np.pi * r**2, 3: lambda r: 4.0 * np.pi / 3.0 * r**3}
+    for s in range(batch.n_structures):
+        pbc = batch.pbc[s]
+        if not pbc.any():
+            continue
+        vectors = batch.cells[s][pbc]
+        measure = float(np.sqrt(abs(np.linalg.det(vectors @ vectors.T))))  # length, area or volume
+        n_atoms = int(batch.offsets[s + 1] - batch.offsets[s])
+        expected = n_atoms * ball[int(pbc.sum())](cutoff) / measure
+        if expected > MAX_NEIGHBOURS_PER_CENTER:
+            raise ValueError(
+                f"structure {s}: the cell is too small for a cut-off of {cutoff:g} Å: each centre would see about "
+                f"{expected:.3g} atoms, periodic images included (limit {MAX_NEIGHBOURS_PER_CENTER}); "
+                "check the units of the cell and the cut-off"
+            )
 
 
 def select_centers(batch: FrameBatch, center_species: Sequence[int] | None) -> np.ndarray:

@@ -8,6 +8,7 @@ threads (the C++ core is re-entrant and releases the GIL).
 
 from __future__ import annotations
 
+import numbers
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
@@ -15,7 +16,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import _core
-from ._frames import Frames, FrameBatch, as_frame_list, select_centers, to_batch
+from ._frames import Frames, FrameBatch, as_frame_list, check_periodic_images, select_centers, to_batch
 
 
 @dataclass(frozen=True)
@@ -93,20 +94,85 @@ class InvariantValues:
     exponents: Optional[tuple] = (0, 0)
 
 
+def _check_real(name: str, value: Any) -> float:
+    """A real number (Python or NumPy scalar); strings, None, bools, complex
+    and arrays are a TypeError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
 def _check_positive(name: str, value: float) -> float:
-    value = float(value)
+    value = _check_real(name, value)
     if not np.isfinite(value) or value <= 0.0:
         raise ValueError(f"{name} must be a positive finite number, got {value}")
     return value
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> int:
-    if isinstance(value, bool) or int(value) != value:
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
+    value_type = type(value).__name__
+    as_real = _check_real(name, value)
+    if not np.isfinite(as_real) or int(as_real) != as_real:
+        raise ValueError(f"{name} must be an integer, got {value_type} {value!r}")
+    value = int(as_real)
     if not low <= value <= high:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
     return value
+
+
+def _check_atomic_numbers(name: str, values: Any) -> list[int]:
+    """A non-empty list of distinct atomic numbers (Python or NumPy integers)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of atomic numbers (int), got {type(values).__name__} {values!r}")
+    values = list(values)
+    for z in values:
+        if isinstance(z, (bool, np.bool_)) or not isinstance(z, numbers.Integral):
+            raise TypeError(f"{name} must contain atomic numbers (int), got {type(z).__name__} {z!r}")
+    values = [int(z) for z in values]
+    if len(values) == 0:
+        raise ValueError(f"{name} must not be empty")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} has repeated entries: {values}")
+    if any(z < 1 or z > 118 for z in values):
+        raise ValueError(f"{name} must be atomic numbers in 1..118, got {values}")
+    return values
+
+
+def _check_spline_accuracy(value: float) -> float:
+    value = _check_positive("spline_accuracy", value)
+    if value > 0.1:
+        raise ValueError(f"spline_accuracy is a relative error: it must be in (0, 0.1], got {value}")
+    return value
+
+
+def _check_center_species(center_species: Any) -> Optional[list[int]]:
+    """None (every atom is a centre) or atomic numbers; species absent from
+    the frames simply select no centre."""
+    if center_species is None:
+        return None
+    return _check_atomic_numbers("center_species", center_species)
+
+
+def _check_max_radial(max_radial: int, cutoff: float) -> int:
+    """max_radial in [1, 30], and within what the GTO basis can
+    orthonormalise: its primitives become numerically linearly dependent at
+    large n_max (about 20; the exact limit moves by one with the cut-off)."""
+    max_radial = _check_int("max_radial", max_radial, 1, 30)
+    if not _gto_basis_ok(cutoff, max_radial):
+        largest = next((n for n in range(max_radial - 1, 0, -1) if _gto_basis_ok(cutoff, n)), 0)
+        raise ValueError(
+            f"max_radial={max_radial} is beyond what the GTO basis supports at cutoff={cutoff} (its primitives are "
+            f"numerically linearly dependent); use max_radial <= {largest}"
+        )
+    return max_radial
+
+
+def _gto_basis_ok(cutoff: float, max_radial: int) -> bool:
+    try:
+        _core.GtoBasis(cutoff, max_radial)
+    except ValueError:
+        return False
+    return True
 
 
 def _species_of(frames: list) -> list[int]:
@@ -121,14 +187,7 @@ class _Expansion:
 
     def __init__(self, species: Optional[Sequence[int]]) -> None:
         if species is not None:
-            species = [int(z) for z in species]
-            if len(species) == 0:
-                raise ValueError("species must not be empty")
-            if len(set(species)) != len(species):
-                raise ValueError(f"species has repeated entries: {species}")
-            if any(z < 1 or z > 118 for z in species):
-                raise ValueError(f"species must be atomic numbers in 1..118, got {species}")
-            species = sorted(species)
+            species = sorted(_check_atomic_numbers("species", species))
         self.species = species
         self._cache: dict[tuple, Any] = {}
         self._lock = threading.Lock()
@@ -170,13 +229,19 @@ class _Expansion:
                 )
         return self.species
 
+    def _check_batch(self, batch: FrameBatch) -> None:
+        """Checks that depend on the hyper-parameters (cell vs cut-off, ...)."""
+
     def core(self, species: Sequence[int]) -> Any:
         """The C++ calculator for these neighbour-species channels (cached)."""
         key = tuple(species)
         with self._lock:
             calculator = self._cache.get(key)
             if calculator is None:
-                calculator = self._build_core(list(key))
+                try:
+                    calculator = self._build_core(list(key))
+                except RuntimeError as error:  # tabulation failed: the hyper-parameters are out of reach
+                    raise ValueError(f"{self!r}: cannot tabulate the radial functions: {error}") from None
                 self._cache[key] = calculator
         return calculator
 
@@ -190,8 +255,10 @@ class _Expansion:
             Only atoms of these atomic numbers are centres (default: all).
         """
         frames = as_frame_list(frames)
+        center_species = _check_center_species(center_species)
+        batch = to_batch(frames)  # malformed structures first, then species
         species = self._channels_for(frames)
-        batch = to_batch(frames)
+        self._check_batch(batch)
         centers = select_centers(batch, center_species)
         values = self.core(species).compute(batch.core_batch(centers))
         return ExpansionValues(
@@ -213,7 +280,9 @@ class DensityExpansion(_Expansion):
     gaussian_width : float
         Standard deviation σ of the Gaussian on each atom (Å).
     max_radial : int
-        Number of radial functions n_max (n = 0 … n_max-1), at most 30.
+        Number of radial functions n_max (n = 0 … n_max-1): at most 19 or 20
+        (beyond, the GTO primitives are numerically linearly dependent; the
+        error names the largest that works for this cut-off).
     max_angular : int
         Largest angular channel l_max, at most 12.
     cutoff_width : float
@@ -222,13 +291,16 @@ class DensityExpansion(_Expansion):
         Weight of the central atom's own Gaussian.
     species : list of int, optional
         Atomic numbers of the neighbour channels; fix it so that features of
-        different data sets line up. Default: the species present in each
-        call to :meth:`compute`.
+        different data sets line up (a structure with another species is
+        then a ValueError). Default: the species present in each call to
+        :meth:`compute`.
     spline_accuracy : float
         Largest error of the tabulated radial integrals (checked at every
         interval midpoint), relative to max(1, the function's largest
         magnitude on [0, r_c]): an absolute error for functions smaller than
         1, which they are for wide Gaussians (σ ≳ 1 Å); lower it there.
+        In (0, 0.1]; an accuracy the tabulation cannot reach (round-off,
+        extreme σ/r_c) is a ValueError at the first :meth:`compute`.
     """
 
     def __init__(
@@ -245,16 +317,19 @@ class DensityExpansion(_Expansion):
     ) -> None:
         self.cutoff = _check_positive("cutoff", cutoff)
         self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
-        self.max_radial = _check_int("max_radial", max_radial, 1, 30)
+        self.max_radial = _check_max_radial(max_radial, self.cutoff)
         self.max_angular = _check_int("max_angular", max_angular, 0, 12)
-        self.cutoff_width = float(cutoff_width)
+        self.cutoff_width = _check_real("cutoff_width", cutoff_width)
         if not np.isfinite(self.cutoff_width) or not 0.0 <= self.cutoff_width <= self.cutoff:
-            raise ValueError(f"cutoff_width must be in [0, cutoff], got {cutoff_width}")
-        self.center_atom_weight = float(center_atom_weight)
+            raise ValueError(f"cutoff_width must be in [0, cutoff={self.cutoff}], got {cutoff_width}")
+        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
         if not np.isfinite(self.center_atom_weight):
             raise ValueError("center_atom_weight must be finite")
-        self.spline_accuracy = _check_positive("spline_accuracy", spline_accuracy)
+        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
         super().__init__(species)
+
+    def _check_batch(self, batch: FrameBatch) -> None:
+        check_periodic_images(batch, self.cutoff)
 
     def get_params(self) -> dict:
         return dict(
@@ -325,16 +400,27 @@ class PotentialExpansion(_Expansion):
     ) -> None:
         self.cutoff = _check_positive("cutoff", cutoff)
         self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
-        self.max_radial = _check_int("max_radial", max_radial, 1, 30)
+        self.max_radial = _check_max_radial(max_radial, self.cutoff)
         self.max_angular = _check_int("max_angular", max_angular, 0, 12)
-        self.center_atom_weight = float(center_atom_weight)
+        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
         if not np.isfinite(self.center_atom_weight):
             raise ValueError("center_atom_weight must be finite")
         self.potential_exponent = _check_int("potential_exponent", potential_exponent, 1, 6)
-        self.spline_accuracy = _check_positive("spline_accuracy", spline_accuracy)
+        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
         self._table: Any = None
         self._table_lock = threading.Lock()
         super().__init__(species)
+
+    #: Periodic structures are refused before any table is built.
+    _periodic_supported = False
+
+    def _check_batch(self, batch: FrameBatch) -> None:
+        if not self._periodic_supported and batch.pbc.any():
+            s = int(np.argmax(batch.pbc.any(axis=1)))
+            raise ValueError(
+                f"structure {s} is periodic (pbc={batch.pbc[s].tolist()}): PotentialExpansion supports finite "
+                "structures only for now; set pbc=False to treat it as an isolated cluster"
+            )
 
     def get_params(self) -> dict:
         return dict(
@@ -393,6 +479,14 @@ class Invariants:
     """
 
     def __init__(self, first: _Expansion, second: _Expansion, *, symmetric: Optional[bool] = None) -> None:
+        for name, expansion in (("first", first), ("second", second)):
+            if not isinstance(expansion, _Expansion):
+                raise TypeError(
+                    f"{name} must be an expansion calculator (DensityExpansion or PotentialExpansion), "
+                    f"got {type(expansion).__name__}"
+                )
+        if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
+            raise TypeError(f"symmetric must be None, True or False, got {type(symmetric).__name__} {symmetric!r}")
         if first.max_angular != second.max_angular:
             raise ValueError(
                 f"both expansions need the same max_angular, got {first.max_angular} and {second.max_angular}"
@@ -419,9 +513,12 @@ class Invariants:
             Only atoms of these atomic numbers are centres (default: all).
         """
         frames = as_frame_list(frames)
+        center_species = _check_center_species(center_species)
+        batch: FrameBatch = to_batch(frames)
         species_f = self.first._channels_for(frames)
         species_g = self.second._channels_for(frames)
-        batch: FrameBatch = to_batch(frames)
+        self.first._check_batch(batch)
+        self.second._check_batch(batch)
         centers = select_centers(batch, center_species)
         core_f = self.first.core(species_f)
         core_g = core_f if self.first is self.second else self.second.core(species_g)
