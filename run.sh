@@ -2,6 +2,7 @@
 # The two entry points of a fresh machine (see README.md):
 #   ./run.sh demo   install what is missing, build, run the main job
 #   ./run.sh test   install what is missing (with test extras), build, run all tests
+#                   (C++ tests, the sanitizer run of cpp/run-sanitizers.sh, pytest)
 # Safe to run again: installs only what is missing, rebuilds incrementally.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -39,6 +40,12 @@ case "${1:-}" in
         install_system_packages
         install_python_package "[test]"
         PATH="$PWD/$VENV/bin:$PATH" bash cpp/run-tests.sh
+        # ASan + UBSan: C++ tests and a subset of the Python tests against a
+        # sanitized build of the module (build/asan; ~4 min the first time,
+        # ~1.5 min after). MSLODE_SKIP_SANITIZERS=1 skips it.
+        if [ "${MSLODE_SKIP_SANITIZERS:-0}" != 1 ]; then
+            PATH="$PWD/$VENV/bin:$PATH" PYTHON="$PWD/$VENV/bin/python" bash cpp/run-sanitizers.sh
+        fi
         exec "$VENV/bin/python" -m pytest tests
         ;;
     *)
