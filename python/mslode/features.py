@@ -296,9 +296,8 @@ class DensityExpansion(_Expansion):
         :meth:`compute`.
     spline_accuracy : float
         Largest error of the tabulated radial integrals (checked at every
-        interval midpoint), relative to max(1, the function's largest
-        magnitude on [0, r_c]): an absolute error for functions smaller than
-        1, which they are for wide Gaussians (σ ≳ 1 Å); lower it there.
+        interval midpoint), relative to each radial function's largest
+        magnitude on [0, r_c].
         In (0, 0.1]; an accuracy the tabulation cannot reach (round-off,
         extreme σ/r_c) is a ValueError at the first :meth:`compute`.
     """
