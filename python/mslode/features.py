@@ -212,6 +212,25 @@ class _Expansion:
     def __hash__(self) -> int:
         return hash((type(self).__name__, tuple(sorted((k, repr(v)) for k, v in self.get_params().items()))))
 
+    def _set_basis(
+        self,
+        cutoff: float,
+        gaussian_width: float,
+        max_radial: int,
+        max_angular: int,
+        center_atom_weight: float,
+        spline_accuracy: float,
+    ) -> None:
+        """Check and keep the hyper-parameters every expansion shares."""
+        self.cutoff = _check_positive("cutoff", cutoff)
+        self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
+        self.max_radial = _check_max_radial(max_radial, self.cutoff)
+        self.max_angular = _check_int("max_angular", max_angular, 0, 12)
+        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
+        if not np.isfinite(self.center_atom_weight):
+            raise ValueError("center_atom_weight must be finite")
+        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
+
     # -- core objects ----------------------------------------------------
     def _build_core(self, species: list[int]) -> Any:
         raise NotImplementedError
@@ -314,17 +333,10 @@ class DensityExpansion(_Expansion):
         species: Optional[Sequence[int]] = None,
         spline_accuracy: float = 1e-8,
     ) -> None:
-        self.cutoff = _check_positive("cutoff", cutoff)
-        self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
-        self.max_radial = _check_max_radial(max_radial, self.cutoff)
-        self.max_angular = _check_int("max_angular", max_angular, 0, 12)
+        self._set_basis(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy)
         self.cutoff_width = _check_real("cutoff_width", cutoff_width)
         if not np.isfinite(self.cutoff_width) or not 0.0 <= self.cutoff_width <= self.cutoff:
             raise ValueError(f"cutoff_width must be in [0, cutoff={self.cutoff}], got {cutoff_width}")
-        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
-        if not np.isfinite(self.center_atom_weight):
-            raise ValueError("center_atom_weight must be finite")
-        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
         super().__init__(species)
 
     def _check_batch(self, batch: FrameBatch) -> None:
@@ -397,15 +409,8 @@ class PotentialExpansion(_Expansion):
         species: Optional[Sequence[int]] = None,
         spline_accuracy: float = 1e-8,
     ) -> None:
-        self.cutoff = _check_positive("cutoff", cutoff)
-        self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
-        self.max_radial = _check_max_radial(max_radial, self.cutoff)
-        self.max_angular = _check_int("max_angular", max_angular, 0, 12)
-        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
-        if not np.isfinite(self.center_atom_weight):
-            raise ValueError("center_atom_weight must be finite")
+        self._set_basis(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy)
         self.potential_exponent = _check_int("potential_exponent", potential_exponent, 1, 6)
-        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
         self._table: Any = None
         self._table_lock = threading.Lock()
         super().__init__(species)

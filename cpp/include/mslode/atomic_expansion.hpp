@@ -4,6 +4,7 @@
 // Coefficients of one centre are a flat block [channel][n][l*l + l + m].
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -34,6 +35,17 @@ public:
     // `work` is caller-owned working memory (one per thread).
     virtual void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
                         PairContraction& work) const = 0;
+
+protected:
+    // Zeroes a centre's block and adds the centre's own source, which sits at
+    // d = 0 where only l = 0 survives: center_radial[n] = f_n0(0) Y_00.
+    void start_block(int center_type, double weight, const std::vector<double>& center_radial, double* out) const {
+        std::fill(out, out + block_size(), 0.0);
+        const int own = channels()(center_type);
+        if (own < 0) return;
+        const int N = max_radial(), LM = lm_size(max_angular());
+        for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += weight * center_radial[static_cast<size_t>(n)];
+    }
 };
 
 }  // namespace mslode

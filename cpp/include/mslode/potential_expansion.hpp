@@ -69,12 +69,8 @@ public:
 
     void expand(const Structure& structure, const Prepared&, int center, double* out,
                 PairContraction& work) const override {
-        const int N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
-        std::fill(out, out + block_size(), 0.0);
-        const int own = channels_(structure.types[center]);
-        if (own >= 0) {
-            for (int n = 0; n < N; ++n) out[(own * N + n) * LM] += hypers_.center_atom_weight * center_radial_[static_cast<size_t>(n)];
-        }
+        const int N = hypers_.max_radial;
+        start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
         work.clear();
         const double* ri = structure.position(center);
         for (int j = 0; j < structure.n_atoms; ++j) {
