@@ -66,44 +66,56 @@ def as_frame_list(frames: Frames) -> list:
     return frames
 
 
-def _check_frame(index: int, frame: "ase.Atoms") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    if len(frame) == 0:
-        raise ValueError(f"structure {index} has no atoms")
-    positions = np.asarray(frame.positions, dtype=np.float64)
-    if not np.all(np.isfinite(positions)):
-        bad = int(np.argwhere(~np.isfinite(positions))[0, 0])
-        raise ValueError(f"structure {index}: atom {bad} has a non-finite position")
-    if np.abs(positions).max() > MAX_COORDINATE:
-        bad = int(np.argmax(np.abs(positions).max(axis=1)))
-        raise ValueError(
-            f"structure {index}: atom {bad} is at {np.abs(positions[bad]).max():.3g} Å from the origin "
-            f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
-        )
-    numbers = np.asarray(frame.numbers)
-    if np.any(numbers < 1) or np.any(numbers > 118):
-        bad = int(np.argmax((numbers < 1) | (numbers > 118)))
-        raise ValueError(f"structure {index}: atom {bad} has atomic number {numbers[bad]}; atomic numbers must be in 1..118")
-    pbc = np.asarray(frame.pbc, dtype=bool)
-    cell = np.asarray(frame.cell[:], dtype=np.float64)
+def _check_cell(index: int, cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
+    """Checks of one structure's cell; returns the cell the core should use."""
     if not np.all(np.isfinite(cell)):
         raise ValueError(f"structure {index}: the cell has non-finite entries")
-    if pbc.any():
-        vectors = cell[pbc]
-        if np.any(np.linalg.norm(vectors, axis=1) == 0.0):
-            raise ValueError(f"structure {index}: periodic along a direction whose cell vector is zero")
-        if np.linalg.norm(vectors, axis=1).max() > MAX_COORDINATE:
-            raise ValueError(
-                f"structure {index}: a periodic cell vector is {np.linalg.norm(vectors, axis=1).max():.3g} Å long "
-                f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
-            )
-        cell = _reduced_cell(cell, pbc)
-        heights = _periodic_heights(cell, pbc)
-        if np.any(heights < MIN_CELL_HEIGHT):
-            raise ValueError(
-                f"structure {index}: the cell is singular or too thin (height {heights.min():.3g} Å "
-                f"along a periodic direction, minimum {MIN_CELL_HEIGHT} Å)"
-            )
-    return positions, numbers.astype(np.int32), cell, pbc
+    if not pbc.any():
+        return cell
+    vectors = cell[pbc]
+    if np.any(np.linalg.norm(vectors, axis=1) == 0.0):
+        raise ValueError(f"structure {index}: periodic along a direction whose cell vector is zero")
+    if np.linalg.norm(vectors, axis=1).max() > MAX_COORDINATE:
+        raise ValueError(
+            f"structure {index}: a periodic cell vector is {np.linalg.norm(vectors, axis=1).max():.3g} Å long "
+            f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
+        )
+    cell = _reduced_cell(cell, pbc)
+    heights = _periodic_heights(cell, pbc)
+    if np.any(heights < MIN_CELL_HEIGHT):
+        raise ValueError(
+            f"structure {index}: the cell is singular or too thin (height {heights.min():.3g} Å "
+            f"along a periodic direction, minimum {MIN_CELL_HEIGHT} Å)"
+        )
+    return cell
+
+
+def _check_atoms(positions: np.ndarray, numbers: np.ndarray, offsets: np.ndarray) -> None:
+    """Checks of all atoms of a batch at once (one pass, not one per frame);
+    errors name the structure and its atom."""
+
+    def locate(flat_index: int) -> tuple[int, int]:
+        structure = int(np.searchsorted(offsets, flat_index, side="right") - 1)
+        return structure, flat_index - int(offsets[structure])
+
+    finite = np.isfinite(positions).all(axis=1)
+    if not finite.all():
+        s, a = locate(int(np.argmin(finite)))
+        raise ValueError(f"structure {s}: atom {a} has a non-finite position")
+    distance = np.abs(positions).max(axis=1)
+    if distance.max() > MAX_COORDINATE:
+        s, a = locate(int(np.argmax(distance)))
+        raise ValueError(
+            f"structure {s}: atom {a} is at {distance.max():.3g} Å from the origin "
+            f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
+        )
+    bad_number = (numbers < 1) | (numbers > 118)
+    if bad_number.any():
+        flat = int(np.argmax(bad_number))
+        s, a = locate(flat)
+        raise ValueError(
+            f"structure {s}: atom {a} has atomic number {numbers[flat]}; atomic numbers must be in 1..118"
+        )
 
 
 def _reduced_cell(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
@@ -145,22 +157,25 @@ def _periodic_heights(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
 
 def to_batch(frames: list) -> FrameBatch:
     """Stack checked structures into one :class:`FrameBatch`."""
-    positions, types, cells, pbcs = [], [], [], []
+    positions, numbers, cells, pbcs = [], [], [], []
     offsets = [0]
     for index, frame in enumerate(frames):
-        p, t, c, b = _check_frame(index, frame)
-        positions.append(p)
-        types.append(t)
-        cells.append(c)
-        pbcs.append(b)
-        offsets.append(offsets[-1] + len(t))
+        if len(frame) == 0:
+            raise ValueError(f"structure {index} has no atoms")
+        positions.append(frame.arrays["positions"])
+        numbers.append(frame.arrays["numbers"])
+        pbc = np.asarray(frame.pbc, dtype=bool)
+        cells.append(_check_cell(index, np.asarray(frame.cell[:], dtype=np.float64), pbc))
+        pbcs.append(pbc)
+        offsets.append(offsets[-1] + len(frame))
     batch = FrameBatch(
-        positions=np.ascontiguousarray(np.concatenate(positions)),
-        types=np.ascontiguousarray(np.concatenate(types)),
+        positions=np.ascontiguousarray(np.concatenate(positions), dtype=np.float64),
+        types=np.ascontiguousarray(np.concatenate(numbers), dtype=np.int32),
         offsets=np.asarray(offsets, dtype=np.int64),
         cells=np.ascontiguousarray(np.stack(cells)),
         pbc=np.ascontiguousarray(np.stack(pbcs)),
     )
+    _check_atoms(batch.positions, np.concatenate(numbers), batch.offsets)
     close = _core.find_close_pair(batch.core_batch(np.zeros((0, 2), dtype=np.int32)), MIN_INTERATOMIC_DISTANCE)
     if close is not None:
         s, i, j, d = close

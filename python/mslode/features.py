@@ -175,10 +175,6 @@ def _gto_basis_ok(cutoff: float, max_radial: int) -> bool:
     return True
 
 
-def _species_of(frames: list) -> list[int]:
-    return sorted({int(z) for frame in frames for z in frame.numbers})
-
-
 class _Expansion:
     """Shared machinery of the expansion calculators: species channels, the
     per-species-set C++ object cache, and the compute driver."""
@@ -235,17 +231,19 @@ class _Expansion:
     def _build_core(self, species: list[int]) -> Any:
         raise NotImplementedError
 
-    def _channels_for(self, frames: list) -> list[int]:
+    def _channels_for(self, batch: FrameBatch) -> list[int]:
+        present = np.unique(batch.types)
         if self.species is None:
-            return _species_of(frames)
-        known = set(self.species)
-        for index, frame in enumerate(frames):
-            unknown = sorted({int(z) for z in frame.numbers} - known)
-            if unknown:
-                raise ValueError(
-                    f"structure {index} contains species {unknown} not in species={self.species}; "
-                    "add them to `species` or drop these structures"
-                )
+            return [int(z) for z in present]
+        unknown = ~np.isin(batch.types, self.species)
+        if unknown.any():
+            index = int(np.searchsorted(batch.offsets, int(np.argmax(unknown)), side="right") - 1)
+            types = batch.types[batch.offsets[index] : batch.offsets[index + 1]]
+            missing = sorted({int(z) for z in types} - set(self.species))
+            raise ValueError(
+                f"structure {index} contains species {missing} not in species={self.species}; "
+                "add them to `species` or drop these structures"
+            )
         return self.species
 
     def _check_batch(self, batch: FrameBatch) -> None:
@@ -276,7 +274,7 @@ class _Expansion:
         frames = as_frame_list(frames)
         center_species = _check_center_species(center_species)
         batch = to_batch(frames)  # malformed structures first, then species
-        species = self._channels_for(frames)
+        species = self._channels_for(batch)
         self._check_batch(batch)
         centers = select_centers(batch, center_species)
         values = self.core(species).compute(batch.core_batch(centers))
@@ -519,8 +517,8 @@ class Invariants:
         frames = as_frame_list(frames)
         center_species = _check_center_species(center_species)
         batch: FrameBatch = to_batch(frames)
-        species_f = self.first._channels_for(frames)
-        species_g = self.second._channels_for(frames)
+        species_f = self.first._channels_for(batch)
+        species_g = species_f if self.second is self.first else self.second._channels_for(batch)
         self.first._check_batch(batch)
         self.second._check_batch(batch)
         centers = select_centers(batch, center_species)
