@@ -80,8 +80,12 @@ def _check_cell(index: int, cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
             f"structure {index}: a periodic cell vector is {np.linalg.norm(vectors, axis=1).max():.3g} Å long "
             f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
         )
-    cell = _reduced_cell(cell, pbc)
     heights = _periodic_heights(cell, pbc)
+    if np.any(heights < MIN_CELL_HEIGHT):
+        # perhaps only an oblique description of a good lattice: reduce it
+        # (only then: the reduction costs more than the whole check)
+        cell = _reduced_cell(cell, pbc)
+        heights = _periodic_heights(cell, pbc)
     if np.any(heights < MIN_CELL_HEIGHT):
         raise ValueError(
             f"structure {index}: the cell is singular or too thin (height {heights.min():.3g} Å "
@@ -141,6 +145,11 @@ def _periodic_heights(cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
     each periodic vector from the span of the other periodic ones. Vectors of
     non-periodic directions play no part (they may be zero, tilted, or even
     lie in the plane of the periodic ones)."""
+    if pbc.all():
+        # fully periodic: volume over face area, no factorisation needed
+        faces = np.linalg.norm(np.cross(np.roll(cell, -1, axis=0), np.roll(cell, -2, axis=0)), axis=1)
+        volume = abs(np.linalg.det(cell))
+        return np.where(faces > 0, volume / np.where(faces > 0, faces, 1.0), 0.0)
     periodic = [k for k in range(3) if pbc[k]]
     heights = []
     for k in periodic:
