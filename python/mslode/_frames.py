@@ -66,6 +66,9 @@ def as_frame_list(frames: Frames) -> list:
     return frames
 
 
+_NO_CELL = np.zeros((3, 3))
+
+
 def _check_cell(index: int, cell: np.ndarray, pbc: np.ndarray) -> np.ndarray:
     """Checks of one structure's cell; returns the cell the core should use."""
     if not np.all(np.isfinite(cell)):
@@ -174,7 +177,10 @@ def to_batch(frames: list) -> FrameBatch:
         positions.append(frame.arrays["positions"])
         numbers.append(frame.arrays["numbers"])
         pbc = np.asarray(frame.pbc, dtype=bool)
-        cells.append(_check_cell(index, np.asarray(frame.cell[:], dtype=np.float64), pbc))
+        if pbc.any():
+            cells.append(_check_cell(index, np.asarray(frame.cell[:], dtype=np.float64), pbc))
+        else:
+            cells.append(_NO_CELL)  # a finite structure's cell plays no part
         pbcs.append(pbc)
         offsets.append(offsets[-1] + len(frame))
     batch = FrameBatch(
