@@ -520,7 +520,8 @@ class Invariants:
         species_f = self.first._channels_for(batch)
         species_g = species_f if self.second is self.first else self.second._channels_for(batch)
         self.first._check_batch(batch)
-        self.second._check_batch(batch)
+        if self.second is not self.first:
+            self.second._check_batch(batch)
         centers = select_centers(batch, center_species)
         core_f = self.first.core(species_f)
         core_g = core_f if self.first is self.second else self.second.core(species_g)
