@@ -150,6 +150,19 @@ py::object find_close_pair(const Batch& batch, double threshold) {
     return py::none();
 }
 
+mslode::PotentialHypers potential_hypers(double cutoff, double gaussian_width, int max_radial, int max_angular,
+                                         double center_atom_weight, double potential_exponent, double spline_accuracy) {
+    mslode::PotentialHypers h;
+    h.cutoff = cutoff;
+    h.gaussian_width = gaussian_width;
+    h.max_radial = max_radial;
+    h.max_angular = max_angular;
+    h.center_atom_weight = center_atom_weight;
+    h.potential_exponent = potential_exponent;
+    h.spline_accuracy = spline_accuracy;
+    return h;
+}
+
 }  // namespace
 
 void bind_features(py::module_& m) {
@@ -187,13 +200,9 @@ void bind_features(py::module_& m) {
         m, "PotentialRadialTable", "P_nl(d) of one smeared source: spline below the switch, far-field series above.")
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double potential_exponent,
                          double spline_accuracy) {
-                 mslode::PotentialHypers h;
-                 h.cutoff = cutoff;
-                 h.gaussian_width = gaussian_width;
-                 h.max_radial = max_radial;
-                 h.max_angular = max_angular;
-                 h.potential_exponent = potential_exponent;
-                 h.spline_accuracy = spline_accuracy;
+                 // the table does not depend on the centre weight
+                 const auto h = potential_hypers(cutoff, gaussian_width, max_radial, max_angular, 1.0,
+                                                 potential_exponent, spline_accuracy);
                  py::gil_scoped_release release;
                  return std::const_pointer_cast<mslode::PotentialRadialTable>(mslode::PotentialExpansion::make_radial_table(h));
              }),
@@ -208,14 +217,8 @@ void bind_features(py::module_& m) {
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double center_atom_weight,
                          double potential_exponent, std::vector<int> species, double spline_accuracy,
                          std::shared_ptr<mslode::PotentialRadialTable> table) {
-                 mslode::PotentialHypers h;
-                 h.cutoff = cutoff;
-                 h.gaussian_width = gaussian_width;
-                 h.max_radial = max_radial;
-                 h.max_angular = max_angular;
-                 h.center_atom_weight = center_atom_weight;
-                 h.potential_exponent = potential_exponent;
-                 h.spline_accuracy = spline_accuracy;
+                 const auto h = potential_hypers(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight,
+                                                 potential_exponent, spline_accuracy);
                  py::gil_scoped_release release;
                  if (table) return std::make_shared<mslode::PotentialExpansion>(h, species, table);
                  return std::make_shared<mslode::PotentialExpansion>(h, species);
