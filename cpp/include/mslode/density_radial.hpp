@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gaussian_gto_integral.hpp"
 #include "gto_basis.hpp"
-#include "hyp1f1.hpp"
 #include "radial_spline.hpp"
 
 namespace mslode {
@@ -44,8 +44,9 @@ public:
             for (int k = 0; k < N; ++k) {
                 const double alpha = 0.5 * (k + l + 3);
                 const double log_p = std::lgamma(alpha) - std::lgamma(l + 1.5) - alpha * std::log(a_[static_cast<size_t>(k)]);
+                // σ^-2l turns b^l = (d/σ²)^l into the d^l of gaussian_gto_radial
                 prefactor_[static_cast<size_t>(l * N + k)] =
-                    global / std::pow(2.0, l + 2) * std::exp(log_p) * basis.norm(k);
+                    global / std::pow(2.0, l + 2) * std::exp(log_p) * basis.norm(k) * std::pow(s2, -l);
             }
         }
     }
@@ -57,27 +58,18 @@ public:
     void operator()(double d, double* values, double* derivatives) const {
         const int N = basis_.max_radial();
         const double s2 = sigma_ * sigma_;
-        const double b = d / s2;
         std::vector<double> prim(static_cast<size_t>(N)), dprim(static_cast<size_t>(N));
         const auto& U = basis_.orthonormaliser();
         for (int l = 0; l <= max_angular_; ++l) {
-            const double beta = l + 1.5;
-            const double b_l = (l == 0) ? 1.0 : std::pow(b, l);
-            const double dl_b_l = (l == 0) ? 0.0 : l * ((l == 1) ? 1.0 : std::pow(b, l - 1)) / s2;  // d(b^l)/dd
             for (int k = 0; k < N; ++k) {
+                // b^l exp(-γ_k d²) M̃(α, β, κ d²) = σ^-2l G(d) of gaussian_gto_integral.hpp
                 const double a = a_[static_cast<size_t>(k)];
-                const double g = gamma_[static_cast<size_t>(k)];
-                const double alpha = 0.5 * (k + l + 3);
                 const double kappa = 1.0 / (4.0 * a * s2 * s2);
-                const double z = kappa * d * d;
-                const double envelope = std::exp(-g * d * d);
-                const double m0 = hyp1f1_scaled(alpha, beta, z);
-                // dM̃/dz; exactly 0 when α = β (M̃(α, α, z) = 1)
-                const double dm0 = (alpha == beta) ? 0.0 : (alpha - beta) / beta * hyp1f1_scaled(alpha, beta + 1.0, z);
+                double g = 0.0, dg = 0.0;
+                gaussian_gto_radial(l, 0.5 * (k + l + 3), l + 1.5, kappa, gamma_[static_cast<size_t>(k)], d, g, dg);
                 const double p = prefactor_[static_cast<size_t>(l * N + k)];
-                prim[static_cast<size_t>(k)] = p * b_l * envelope * m0;
-                dprim[static_cast<size_t>(k)] =
-                    p * envelope * ((dl_b_l - 2.0 * g * d * b_l) * m0 + 2.0 * kappa * d * b_l * dm0);
+                prim[static_cast<size_t>(k)] = p * g;
+                dprim[static_cast<size_t>(k)] = p * dg;
             }
             for (int n = 0; n < N; ++n) {
                 double v = 0.0, dv = 0.0;

@@ -19,9 +19,10 @@ inline void gaussian_gto_radial(int l, double alpha, double beta, double kappa, 
     for (int k = 1; k < l; ++k) d_lm1 *= d;
     const double d_l = (l == 0) ? 1.0 : d_lm1 * d;
     value = d_l * envelope * m0;
-    // d M̃/dz = (α/β) M̃(α+1, β+1) - M̃(α, β)
-    const double m1 = (z > 0.0 || l == 0) ? hyp1f1_scaled(alpha + 1.0, beta + 1.0, z) : 1.0;
-    derivative = envelope * ((l * d_lm1 - 2.0 * eta * d * d_l) * m0 + 2.0 * kappa * d * d_l * (alpha / beta * m1 - m0));
+    // dM̃/dz = ((α - β)/β) M̃(α, β + 1, z) (Kummer), free of the cancellation
+    // in (α/β) M̃(α+1, β+1) - M̃(α, β); exactly 0 when α = β (M̃ = 1)
+    const double dm0 = (alpha == beta) ? 0.0 : (alpha - beta) / beta * hyp1f1_scaled(alpha, beta + 1.0, z);
+    derivative = envelope * ((l * d_lm1 - 2.0 * eta * d * d_l) * m0 + 2.0 * kappa * d * d_l * dm0);
 }
 
 }  // namespace mslode
