@@ -349,6 +349,31 @@ def machine_busy_seconds() -> Optional[float]:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def timed_runs(
+    compute: Callable[[], Any], repeats: int, budget: float, count_background: bool = True
+) -> Dict[str, Any]:
+    """At least ``repeats`` runs and ``MIN_TIMED`` seconds, stopping once ``budget`` s are spent.
+
+    ``background_cpus`` is the average number of CPUs kept busy by *other*
+    processes while timing (left out when ``count_background`` is False: the
+    computation itself runs in worker processes).
+    """
+    times: List[float] = []
+    cpu_times: List[float] = []
+    busy_start = machine_busy_seconds()
+    while (len(times) < repeats or sum(times) < MIN_TIMED) and sum(times) < budget and len(times) < MAX_REPEATS:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = compute()
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+        del result
+    record: Dict[str, Any] = {"times_s": times, "cpu_s": cpu_times, "best_s": min(times)}
+    busy_end = machine_busy_seconds()
+    if count_background and busy_start is not None and busy_end is not None:
+        record["background_cpus"] = max((busy_end - busy_start) - sum(cpu_times), 0.0) / sum(times)
+    return record
+
+
 def run_worker(library: str, structures_file: str, threads: int, repeats: int, budget: float) -> Dict[str, Any]:
     """Time one library on one workload: one warm-up, then the best of several runs.
 
@@ -391,29 +416,13 @@ def run_worker(library: str, structures_file: str, threads: int, repeats: int, b
     record["values_per_atom"] = values_per_atom(result, n_atoms)
     del result
 
-    times: List[float] = []
-    cpu_times: List[float] = []  # CPU time of this process during each timed run
-    busy_start = machine_busy_seconds()
-    while (len(times) < repeats or sum(times) < MIN_TIMED) and sum(times) < budget and len(times) < MAX_REPEATS:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        result = compute()
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
-        del result
-
-    busy_end = machine_busy_seconds()
     uses_worker_processes = library == "dscribe" and threads > 1 and len(frames) > 1
-    if busy_start is not None and busy_end is not None and not uses_worker_processes:
-        # average number of CPUs kept busy by *other* processes while we were timing
-        others = (busy_end - busy_start) - sum(cpu_times)
-        record["background_cpus"] = max(others, 0.0) / sum(times)
+    record.update(timed_runs(compute, repeats, budget, count_background=not uses_worker_processes))
+    times = record["times_s"]
 
     best = min(times)
     record.update(
         status="ok",
-        times_s=times,
-        cpu_s=cpu_times,
-        best_s=best,
         us_per_atom=1e6 * best / n_atoms,
         peak_mb=peak_rss_mb() - baseline,
         baseline_mb=baseline,

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -52,17 +52,15 @@ from bench_density import (
     CUTOFF,
     GAUSSIAN_WIDTH,
     L_MAX,
-    MAX_REPEATS,
-    MIN_TIMED,
     N_MAX,
     build_molecules,
     build_water_box,
     current_rss_mb,
-    machine_busy_seconds,
     machine_info,
     peak_rss_mb,
     reset_peak_rss,
     thread_env,
+    timed_runs,
 )
 
 # ---------------------------------------------------------------------------
@@ -160,24 +158,6 @@ def atomic_numbers_of(frames: Sequence) -> List[int]:
 # ---------------------------------------------------------------------------
 # Workers: one measurement each, in a fresh process
 # ---------------------------------------------------------------------------
-
-
-def timed_runs(compute: Callable[[], Any], repeats: int, budget: float) -> Dict[str, Any]:
-    """At least ``repeats`` runs and ``MIN_TIMED`` seconds, stopping once ``budget`` s are spent."""
-    times: List[float] = []
-    cpu_times: List[float] = []
-    busy_start = machine_busy_seconds()
-    while (len(times) < repeats or sum(times) < MIN_TIMED) and sum(times) < budget and len(times) < MAX_REPEATS:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        result = compute()
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu_start)
-        del result
-    record: Dict[str, Any] = {"times_s": times, "cpu_s": cpu_times, "best_s": min(times)}
-    busy_end = machine_busy_seconds()
-    if busy_start is not None and busy_end is not None:
-        record["background_cpus"] = max((busy_end - busy_start) - sum(cpu_times), 0.0) / sum(times)
-    return record
 
 
 def warmup_frames(frames: List[Any]) -> List[Any]:
