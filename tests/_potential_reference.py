@@ -248,3 +248,14 @@ class SphericalGrid:
                 v += w * smeared_power_law(np.linalg.norm(x - source, axis=-1), sigma, p)
             angular[chunk] = np.einsum("ctp,tpk->ck", v, yw)
         return (self.radial * (self.wr * self.r**2)[:, None]).T @ angular
+
+
+def per_structure_sums(inv, species, n_structures):
+    """[Σ_{i of species z} x_i for z in species]: the design matrix of
+    T(A) = Σ_i w_{a_i} · x_i."""
+    width = inv.values.shape[1]
+    X = np.zeros((n_structures, len(species) * width))
+    for k, z in enumerate(species):
+        rows = inv.center_species == z
+        np.add.at(X[:, k * width:(k + 1) * width], inv.structure[rows], inv.values[rows])
+    return X

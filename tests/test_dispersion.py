@@ -19,7 +19,7 @@ from scipy.spatial.transform import Rotation
 
 import mslode
 from mslode import _core
-from _potential_reference import nested_radial
+from _potential_reference import nested_radial, per_structure_sums
 
 SPECIES = [1, 6, 8]
 
@@ -61,15 +61,6 @@ def _dimer(rng, separation):
     return a, b, a + b, -np.sum(c6 / (r**6 + R0**6))
 
 
-def _per_structure_sums(inv, n_structures):
-    width = inv.values.shape[1]
-    X = np.zeros((n_structures, len(SPECIES) * width))
-    for k, z in enumerate(SPECIES):
-        rows = inv.center_species == z
-        np.add.at(X[:, k * width:(k + 1) * width], inv.structure[rows], inv.values[rows])
-    return X
-
-
 def test_dispersion_tail_extrapolates():
     """Fragments 4.5-6.5 Å apart (centres of mass; atoms ≥ 3.3 Å apart, beyond
     r_c = 2 Å) for training, 9-16 Å for testing."""
@@ -92,10 +83,10 @@ def test_dispersion_tail_extrapolates():
     ]:
         calculator = mslode.Invariants(rho, second)
         a, b, ab = ([d[k] for d in dimers] for k in range(3))
-        X = (_per_structure_sums(calculator.compute(ab), len(dimers)) - _per_structure_sums(calculator.compute(a), len(dimers))
-             - _per_structure_sums(calculator.compute(b), len(dimers)))
+        X = (per_structure_sums(calculator.compute(ab), SPECIES, len(dimers)) - per_structure_sums(calculator.compute(a), SPECIES, len(dimers))
+             - per_structure_sums(calculator.compute(b), SPECIES, len(dimers)))
         if name == "rho":  # the density of either fragment never reaches the other
-            assert np.abs(X).max() < 1e-12 * np.abs(_per_structure_sums(calculator.compute(ab), len(dimers))).max()
+            assert np.abs(X).max() < 1e-12 * np.abs(per_structure_sums(calculator.compute(ab), SPECIES, len(dimers))).max()
             continue
         w, *_ = np.linalg.lstsq(X[train], energy[train], rcond=1e-12)
         errors[name] = np.sqrt(np.mean((X[test] @ w - energy[test]) ** 2))

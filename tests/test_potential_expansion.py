@@ -30,6 +30,7 @@ from scipy.spatial.transform import Rotation
 import mslode
 from mslode import _core
 from _potential_reference import (
+    per_structure_sums,
     GtoReference,
     SphericalGrid,
     composite_gauss_legendre,
@@ -306,17 +307,6 @@ def _ionic_clusters(rng, count):
         energies.append(np.sum(q[i] * q[j] / np.linalg.norm(positions[i] - positions[j], axis=1)))
         frames.append(ase.Atoms(numbers=numbers, positions=positions))
     return frames, np.array(energies)
-
-
-def per_structure_sums(inv, species, n_structures):
-    """[Σ_{i of species z} x_i for z in species]: the design matrix of
-    T(A) = Σ_i w_{a_i} · x_i."""
-    width = inv.values.shape[1]
-    X = np.zeros((n_structures, len(species) * width))
-    for k, z in enumerate(species):
-        rows = inv.center_species == z
-        np.add.at(X[:, k * width:(k + 1) * width], inv.structure[rows], inv.values[rows])
-    return X
 
 
 def test_coulomb_energy_of_ionic_clusters():
