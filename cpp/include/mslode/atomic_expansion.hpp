@@ -14,6 +14,14 @@
 
 namespace mslode {
 
+// Caller-owned working memory of expand(), one per thread: reused from
+// centre to centre, so the pair loops allocate nothing once warm.
+struct Workspace {
+    PairContraction pairs;      // the pairs a centre contracts through radial tables
+    PairContraction far_pairs;  // sources beyond a potential's switch (far-field moments)
+    std::vector<double> far_moments;
+};
+
 class AtomicExpansion {
 public:
     // Whatever a calculator precomputes once per structure (a cell list, ...).
@@ -34,7 +42,7 @@ public:
     // Writes the block_size() coefficients of centre `center` into `out`;
     // `work` is caller-owned working memory (one per thread).
     virtual void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                        PairContraction& work) const = 0;
+                        Workspace& work) const = 0;
 
 protected:
     // Zeroes a centre's block and adds the centre's own source, which sits at

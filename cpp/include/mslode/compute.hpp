@@ -67,7 +67,7 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     FirstError errors;
 #pragma omp parallel
     {
-        PairContraction scratch;
+        Workspace scratch;
 #pragma omp for schedule(dynamic, 16)
         for (long long c = 0; c < n; ++c) {
             if (errors.failed() || stop.stopped()) continue;
@@ -97,7 +97,7 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
     FirstError errors;
 #pragma omp parallel
     {
-        PairContraction scratch;
+        Workspace scratch;
         std::vector<double> block_f, block_g;
         errors.run([&] {  // std::bad_alloc must not escape the parallel region
             block_f.resize(static_cast<size_t>(f.block_size()));

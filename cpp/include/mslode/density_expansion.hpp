@@ -75,22 +75,20 @@ public:
     }
 
     void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                PairContraction& work) const override {
+                Workspace& work) const override {
         const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
-        const int N = hypers_.max_radial;
         start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
-        work.clear();
+        PairContraction& pairs = work.pairs;
+        pairs.reset(channels_.size());
         cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
             const int a = channels_(structure.types[j]);
             if (a < 0) return;
-            const double d = std::sqrt(d2);
             double fc = 0.0, dfc = 0.0;
-            smooth_cutoff(d, hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
+            smooth_cutoff(std::sqrt(d2), hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
             if (fc == 0.0) return;
-            const double inv = d > 0.0 ? 1.0 / d : 0.0;
-            work.add(a, d, dx * inv, dy * inv, dz * inv, fc);
+            pairs.add(a, dx, dy, dz, fc);
         });
-        work.contract(channels_.size(), N, harmonics_, [this](double d, double* values) { radial_.evaluate(d, values, nullptr); }, out);
+        pairs.contract(hypers_.max_radial, harmonics_, radial_, out);
     }
 
 private:

@@ -16,5 +16,6 @@
 #include "potential_expansion.hpp"
 #include "potential_radial.hpp"
 #include "radial_spline.hpp"
+#include "simd.hpp"
 #include "spherical_harmonics.hpp"
 #include "structure.hpp"

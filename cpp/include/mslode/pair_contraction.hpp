@@ -1,96 +1,193 @@
 // The inner loop every expansion shares: the neighbours (or sources) of one
-// centre, each a channel, a distance and a direction, contracted into
-//   c[a][n][lm] += Σ_{j in channel a} w_j f_ln(d_j) Y_lm(r̂_j).
-// Pairs are gathered first (their geometry stays at hand for derivatives),
-// grouped by channel, their radial values and harmonics stored transposed
-// (pair index fastest), so the contraction is a set of contiguous dot
-// products instead of a read-modify-write of the whole block per pair.
+// centre, each a channel, a vector r_j from the centre and a weight w_j,
+// contracted into
+//   c[a][n][lm] += Σ_{j in channel a} w_j f_ln(|r_j|) Y_lm(r̂_j).
+//
+// Pairs are kept per channel as flat arrays (x, y, z, w), so their geometry
+// stays at hand for derivatives. They are processed in chunks that fit in L1:
+// distances and unit vectors, then the harmonics and the radial values of the
+// whole chunk, stored transposed (pair index fastest); the contraction is
+// then, for each l, a small matrix product C_l[n][m] += Σ_j R[l n][j] Y[l m][j]
+// done in register blocks of 3 × 3 accumulators of simd::Pack, each loaded
+// value used three times. The whole loop is compiled for the build's
+// baseline and for AVX2 + FMA, chosen at run time (simd.hpp).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "simd.hpp"
 #include "spherical_harmonics.hpp"
 
 namespace mslode {
 
 class PairContraction {
 public:
-    void clear() {
-        channel_.clear();
-        geometry_.clear();
+    // Starts a centre: `n_channels` empty channels.
+    void reset(int n_channels) {
+        if (channels_.size() < static_cast<size_t>(n_channels)) channels_.resize(static_cast<size_t>(n_channels));
+        n_channels_ = n_channels;
+        for (int a = 0; a < n_channels; ++a) channels_[static_cast<size_t>(a)].size = 0;
     }
 
-    // One pair: channel, distance, unit vector (ignored at d = 0) and weight.
-    void add(int channel, double d, double ux, double uy, double uz, double weight) {
-        channel_.push_back(channel);
-        geometry_.insert(geometry_.end(), {d, ux, uy, uz, weight});
+    // One pair: channel, vector from the centre (zero allowed: there only
+    // l = 0 survives, as f_ln(0) = 0 for l > 0) and weight.
+    void add(int channel, double dx, double dy, double dz, double weight) {
+        Pairs& c = channels_[static_cast<size_t>(channel)];
+        if (c.size == c.x.size()) c.grow(std::max<size_t>(64, 2 * c.size));
+        c.x[c.size] = dx;
+        c.y[c.size] = dy;
+        c.z[c.size] = dz;
+        c.w[c.size] = weight;
+        ++c.size;
     }
 
-    size_t size() const { return channel_.size(); }
+    // Bulk filling: room for `extra` more pairs in `channel`, written through
+    // the returned arrays at [size(channel), size(channel) + extra) and then
+    // committed with commit(channel, count).
+    struct Arrays {
+        double *x, *y, *z, *w;
+    };
+    Arrays reserve(int channel, size_t extra) {
+        Pairs& c = channels_[static_cast<size_t>(channel)];
+        if (c.size + extra > c.x.size()) c.grow(std::max(c.size + extra, 2 * c.x.size()));
+        return {c.x.data() + c.size, c.y.data() + c.size, c.z.data() + c.size, c.w.data() + c.size};
+    }
+    void commit(int channel, size_t count) { channels_[static_cast<size_t>(channel)].size += count; }
 
-    // radial(d, values) fills values[l * max_radial + n]; `out` is the
-    // [channel][n][lm] block, added to.
+    size_t size() const {
+        size_t total = 0;
+        for (int a = 0; a < n_channels_; ++a) total += channels_[static_cast<size_t>(a)].size;
+        return total;
+    }
+
+    // radial.evaluate_many(d, count, values, stride) fills
+    // values[(l * max_radial + n) * stride + j] for the count distances d[j]
+    // (count a multiple of simd::kWidth; padding points have d = 1 and w = 0).
+    // `out` is the [channel][n][lm] block, added to.
     template <class Radial>
-    void contract(int n_channels, int max_radial, const SphericalHarmonics& harmonics, Radial&& radial, double* out) {
-        const int N = max_radial, L = harmonics.max_angular(), LM = lm_size(L);
-        const size_t width = static_cast<size_t>((L + 1) * N);
-        const size_t pairs = channel_.size();
-        if (pairs == 0) return;
+    void contract(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial, double* out) {
+        if (size() == 0) return;
+#if MSLODE_DISPATCH_AVX2
+        if (simd::has_avx2_fma()) {
+            contract_avx2(max_radial, harmonics, radial, out);
+            return;
+        }
+#endif
+        contract_body(max_radial, harmonics, radial, out);
+    }
 
-        // pair indices grouped by channel (counting sort)
-        start_.assign(static_cast<size_t>(n_channels) + 1, 0);
-        for (int a : channel_) start_[static_cast<size_t>(a) + 1]++;
-        for (int a = 0; a < n_channels; ++a) start_[static_cast<size_t>(a) + 1] += start_[static_cast<size_t>(a)];
-        slot_.assign(start_.begin(), start_.end() - 1);
-        order_.resize(pairs);
-        for (size_t p = 0; p < pairs; ++p) order_[static_cast<size_t>(slot_[static_cast<size_t>(channel_[p])]++)] = static_cast<int>(p);
+private:
+    static constexpr size_t kChunk = 64;  // pairs per chunk: radial and harmonic buffers ~30 KB at n_max 6, l_max 4
 
-        // chunks of kChunk pairs keep the transposed buffers in L1/L2
-        radial_t_.resize(width * kChunk);
+    struct Pairs {
+        std::vector<double> x, y, z, w;
+        size_t size = 0;
+        void grow(size_t capacity) {
+            x.resize(capacity);
+            y.resize(capacity);
+            z.resize(capacity);
+            w.resize(capacity);
+        }
+    };
+
+    template <class Radial>
+    MSLODE_TARGET_AVX2 void contract_avx2(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial,
+                                          double* out) {
+        contract_body(max_radial, harmonics, radial, out);
+    }
+
+    template <class Radial>
+    MSLODE_ALWAYS_INLINE void contract_body(int N, const SphericalHarmonics& harmonics, const Radial& radial,
+                                            double* out) {
+        const int L = harmonics.max_angular(), LM = lm_size(L);
+        radial_t_.resize(static_cast<size_t>((L + 1) * N) * kChunk);
         harmonics_t_.resize(static_cast<size_t>(LM) * kChunk);
-        values_.resize(width);
-        ylm_.resize(static_cast<size_t>(LM));
-        for (int a = 0; a < n_channels; ++a) {
+        for (int a = 0; a < n_channels_; ++a) {
+            const Pairs& pairs = channels_[static_cast<size_t>(a)];
             double* block = out + static_cast<size_t>(a * N * LM);
-            for (size_t c0 = static_cast<size_t>(start_[static_cast<size_t>(a)]);
-                 c0 < static_cast<size_t>(start_[static_cast<size_t>(a) + 1]); c0 += kChunk) {
-                const size_t count = std::min(kChunk, static_cast<size_t>(start_[static_cast<size_t>(a) + 1]) - c0);
-                for (size_t j = 0; j < count; ++j) {
-                    const double* g = &geometry_[5 * static_cast<size_t>(order_[c0 + j])];
-                    radial(g[0], values_.data());
-                    if (g[0] > 0.0) {
-                        harmonics.compute_unit(g[1], g[2], g[3], ylm_.data());
-                    } else {
-                        harmonics.compute_unit(0.0, 0.0, 1.0, ylm_.data());  // only l = 0 survives at d = 0
-                    }
-                    const double w = g[4];
-                    for (size_t k = 0; k < width; ++k) radial_t_[k * kChunk + j] = w * values_[k];
-                    for (size_t k = 0; k < static_cast<size_t>(LM); ++k) harmonics_t_[k * kChunk + j] = ylm_[k];
-                }
-                for (int l = 0; l <= L; ++l) {
-                    for (int n = 0; n < N; ++n) {
-                        const double* r = &radial_t_[static_cast<size_t>(l * N + n) * kChunk];
-                        for (int lm = l * l; lm < (l + 1) * (l + 1); ++lm) {
-                            const double* y = &harmonics_t_[static_cast<size_t>(lm) * kChunk];
-                            double acc = 0.0;
-#pragma omp simd reduction(+ : acc)
-                            for (size_t j = 0; j < count; ++j) acc += r[j] * y[j];
-                            block[n * LM + lm] += acc;
-                        }
+            for (size_t c0 = 0; c0 < pairs.size; c0 += kChunk) {
+                const size_t count = std::min(kChunk, pairs.size - c0);
+                const size_t padded = simd::padded(count);
+                unit_vectors(pairs, c0, count, padded);
+                harmonics.compute_unit_many(ux_, uy_, uz_, w_, padded, harmonics_t_.data(), kChunk);
+                radial.evaluate_many(d_, padded, radial_t_.data(), kChunk);
+                contract_chunk(L, N, LM, padded, block);
+            }
+        }
+    }
+
+    // d, r̂ and w of pairs [c0, c0 + count), padded to `padded` with points
+    // that contribute nothing (w = 0) at a harmless distance.
+    MSLODE_ALWAYS_INLINE void unit_vectors(const Pairs& pairs, size_t c0, size_t count, size_t padded) {
+        const double *x = pairs.x.data() + c0, *y = pairs.y.data() + c0, *z = pairs.z.data() + c0;
+        const double* w = pairs.w.data() + c0;
+        for (size_t j = 0; j < count; ++j) {
+            const double d = std::sqrt(x[j] * x[j] + y[j] * y[j] + z[j] * z[j]);
+            const double inv = d > 0.0 ? 1.0 / d : 0.0;
+            d_[j] = d;
+            ux_[j] = x[j] * inv;
+            uy_[j] = y[j] * inv;
+            uz_[j] = d > 0.0 ? z[j] * inv : 1.0;  // any direction at d = 0: only l = 0 survives
+            w_[j] = w[j];
+        }
+        for (size_t j = count; j < padded; ++j) {
+            d_[j] = 1.0;
+            ux_[j] = uy_[j] = 0.0;
+            uz_[j] = 1.0;
+            w_[j] = 0.0;
+        }
+    }
+
+    MSLODE_ALWAYS_INLINE void contract_chunk(int L, int N, int LM, size_t count, double* block) const {
+        for (int l = 0; l <= L; ++l) {
+            const int M = 2 * l + 1;
+            for (int n0 = 0; n0 < N; n0 += 3) {
+                const int nb = std::min(3, N - n0);
+                const double* r = &radial_t_[static_cast<size_t>(l * N + n0) * kChunk];
+                for (int m0 = 0; m0 < M; m0 += 3) {
+                    const int mb = std::min(3, M - m0);
+                    const double* y = &harmonics_t_[static_cast<size_t>(l * l + m0) * kChunk];
+                    double* c = block + n0 * LM + l * l + m0;
+                    switch (3 * nb + mb) {
+                        case 3 * 1 + 1: accumulate<1, 1>(r, y, count, c, LM); break;
+                        case 3 * 1 + 2: accumulate<1, 2>(r, y, count, c, LM); break;
+                        case 3 * 1 + 3: accumulate<1, 3>(r, y, count, c, LM); break;
+                        case 3 * 2 + 1: accumulate<2, 1>(r, y, count, c, LM); break;
+                        case 3 * 2 + 2: accumulate<2, 2>(r, y, count, c, LM); break;
+                        case 3 * 2 + 3: accumulate<2, 3>(r, y, count, c, LM); break;
+                        case 3 * 3 + 1: accumulate<3, 1>(r, y, count, c, LM); break;
+                        case 3 * 3 + 2: accumulate<3, 2>(r, y, count, c, LM); break;
+                        default: accumulate<3, 3>(r, y, count, c, LM); break;
                     }
                 }
             }
         }
     }
 
-private:
-    static constexpr size_t kChunk = 64;
-    std::vector<int> channel_;
-    std::vector<double> geometry_;  // per pair: d, ux, uy, uz, weight
-    std::vector<int> start_, slot_, order_;
-    std::vector<double> radial_t_, harmonics_t_, values_, ylm_;
+    // c[a * LM + b] += Σ_j r[a][j] y[b][j], rows kChunk apart.
+    template <int NB, int MB>
+    MSLODE_ALWAYS_INLINE static void accumulate(const double* r, const double* y, size_t count, double* c, int LM) {
+        using simd::Pack;
+        Pack acc[NB][MB];
+        for (int a = 0; a < NB; ++a)
+            for (int b = 0; b < MB; ++b) acc[a][b] = simd::broadcast(0.0);
+        for (size_t j = 0; j < count; j += simd::kWidth) {
+            Pack rv[NB], yv[MB];
+            for (int a = 0; a < NB; ++a) rv[a] = simd::load(r + static_cast<size_t>(a) * kChunk + j);
+            for (int b = 0; b < MB; ++b) yv[b] = simd::load(y + static_cast<size_t>(b) * kChunk + j);
+            for (int a = 0; a < NB; ++a)
+                for (int b = 0; b < MB; ++b) acc[a][b] += rv[a] * yv[b];
+        }
+        for (int a = 0; a < NB; ++a)
+            for (int b = 0; b < MB; ++b) c[a * LM + b] += simd::sum(acc[a][b]);
+    }
+
+    int n_channels_ = 0;
+    std::vector<Pairs> channels_;
+    std::vector<double> radial_t_, harmonics_t_;  // [(l * N + n) * kChunk + j], [lm * kChunk + j]
+    double d_[kChunk], ux_[kChunk], uy_[kChunk], uz_[kChunk], w_[kChunk];
 };
 
 }  // namespace mslode

@@ -305,12 +305,96 @@ public:
     void evaluate(double d, double* values, double* derivatives) const {
         if (d < split_) {
             near_.evaluate(d, values, derivatives);
-            return;
-        }
-        if (d < switch_distance_) {
+        } else if (d < switch_distance_) {
             far_.evaluate(d - split_, values, derivatives);
-            return;
+        } else {
+            series(d, values, 1, derivatives);
         }
+    }
+
+    // Values at d[j], j < count, into out[(l * max_radial + n) * stride + j]
+    // (the pair loops' layout). The pair loops send only d < switch_distance()
+    // here; sources beyond go through far_field_powers() and add_far_field().
+    MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+        bool beyond = false;
+        RadialSpline::write_transposed(
+            [&](size_t j) MSLODE_INLINE_LAMBDA {
+                beyond |= d[j] >= switch_distance_;
+                // (beyond the switch any interval will do: the series overwrites it)
+                return d[j] < split_ || switch_distance_ <= split_ ? near_.locate(d[j]) : far_.locate(d[j] - split_);
+            },
+            count, width(), out, stride);
+        if (!beyond) return;
+        for (size_t j = 0; j < count; ++j) {
+            if (d[j] >= switch_distance_) series(d[j], out + j, stride, nullptr);
+        }
+    }
+
+    // Beyond the switch P_nl(d) = Σ_k T_lnk d^-(l+p+2k), so the sum over far
+    // sources factorises: Σ_j P_nl(d_j) Y_lm(r̂_j) = Σ_k T_lnk M_klm with the
+    // moments M_klm = Σ_j d_j^-(l+p+2k) Y_lm(r̂_j) (irregular solid harmonics
+    // for p = 1). A far source then costs K (l_max+1)² products instead of
+    // n_max (l_max+1)² and no table lookup. FarFieldPowers gives the powers
+    // d^-(l+p+2k) in the pair loops' radial layout (K in place of n_max).
+    class FarFieldPowers {
+    public:
+        explicit FarFieldPowers(const PotentialRadialTable& table) : table_(table) {}
+        int count() const { return table_.tail_terms_; }
+
+        // out[(l * K + k) * stride + j] = d[j]^-(l+p+2k); count a multiple of
+        // simd::kWidth, every d[j] > 0.
+        MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+            using simd::Pack;
+            const int K = table_.tail_terms_, L = table_.max_angular_;
+            const double p = table_.p_;
+            const bool integer = p == std::floor(p);
+            for (size_t j = 0; j < count; j += simd::kWidth) {
+                const Pack inv = simd::broadcast(1.0) / simd::load(d + j);
+                const Pack inv2 = inv * inv;
+                Pack base = simd::broadcast(1.0);  // d^-(l+p)
+                if (integer) {
+                    for (int e = 0; e < static_cast<int>(p); ++e) base = base * inv;
+                } else {
+                    double lanes[simd::kWidth];
+                    for (int i = 0; i < simd::kWidth; ++i) lanes[i] = std::pow(simd::lane(inv, i), p);
+                    base = simd::load(lanes);
+                }
+                for (int l = 0; l <= L; ++l, base = base * inv) {
+                    Pack power = base;
+                    for (int k = 0; k < K; ++k, power = power * inv2) {
+                        simd::store(out + static_cast<size_t>(l * K + k) * stride + j, power);
+                    }
+                }
+            }
+        }
+
+    private:
+        const PotentialRadialTable& table_;
+    };
+
+    // out[a][n][lm] += Σ_k T_lnk moments[a][k][lm] for `channels` channels.
+    void add_far_field(const double* moments, int channels, double* out) const {
+        const int N = max_radial_, K = tail_terms_, L = max_angular_, LM = (L + 1) * (L + 1);
+        for (int a = 0; a < channels; ++a) {
+            const double* m = moments + static_cast<size_t>(a * K * LM);
+            double* block = out + static_cast<size_t>(a * N * LM);
+            for (int l = 0; l <= L; ++l) {
+                for (int n = 0; n < N; ++n) {
+                    const double* T = &tail_[static_cast<size_t>((l * N + n) * K)];
+                    double* c = block + n * LM + l * l;
+                    // k outside, m inside: 2l+1 independent sums, no chain of dependent adds
+                    for (int k = 0; k < K; ++k) {
+                        const double* moment = m + k * LM + l * l;
+                        for (int mm = 0; mm <= 2 * l; ++mm) c[mm] += T[k] * moment[mm];
+                    }
+                }
+            }
+        }
+    }
+
+private:
+    // The far-field series at d into values[(l * N + n) * stride].
+    void series(double d, double* values, size_t stride, double* derivatives) const {
         const int N = max_radial_, K = tail_terms_;
         const double inv = 1.0 / d, inv2 = inv * inv;
         // d^-(l+p); integer exponents (all the Python API allows) avoid pow
@@ -330,13 +414,12 @@ public:
                     dv -= (l + p_ + 2.0 * j) * term;
                     power *= inv2;
                 }
-                values[l * N + n] = v * base;
+                values[static_cast<size_t>(l * N + n) * stride] = v * base;
                 if (derivatives != nullptr) derivatives[l * N + n] = dv * base * inv;
             }
         }
     }
 
-private:
     void find_switch(const GtoPotentialKernel& kernel, double start, double step, double reach,
                      double tolerance) {
         const size_t width = static_cast<size_t>(max_radial_ * (max_angular_ + 1));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "parallel.hpp"
+#include "simd.hpp"
 
 namespace mslode {
 
@@ -113,23 +114,84 @@ public:
     // values (and derivatives, when non-null) of all f_ln at d in [0, r_max].
     void evaluate(double d, double* values, double* derivatives) const {
         const int w = width();
-        double x = d * inv_step_;
+        const Hermite h = locate(d);
+        const double* p0 = h.node;
+        const double* m0 = p0 + w;
+        const double* p1 = m0 + w;
+        const double* m1 = p1 + w;
+        for (int k = 0; k < w; ++k) values[k] = h.value(k, w);
+        if (derivatives != nullptr) {
+            const double t = h.t, t2 = t * t;
+            const double d00 = (6 * t2 - 6 * t) * inv_step_, d10 = 3 * t2 - 4 * t + 1;
+            const double d01 = (-6 * t2 + 6 * t) * inv_step_, d11 = 3 * t2 - 2 * t;
+            for (int k = 0; k < w; ++k) derivatives[k] = d00 * p0[k] + d10 * m0[k] + d01 * p1[k] + d11 * m1[k];
+        }
+    }
+
+    // values of all f_ln at d[j], j < count, into out[(l * max_radial + n) *
+    // stride + j]: the transposed layout of the pair loops.
+    MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+        write_transposed([&](size_t j) MSLODE_INLINE_LAMBDA { return locate(d[j]); }, count, width(), out, stride);
+    }
+
+    // The interval of d (the last one beyond r_max) and its cubic Hermite
+    // weights: value = h00 p0 + h10 m0 + h01 p1 + h11 m1 (p: values, m:
+    // derivatives at the interval's two nodes).
+    struct Hermite {
+        const double* node;
+        double t, h00, h10, h01, h11;
+
+        // function k of `width`, and functions k .. k + 3 as a pack
+        MSLODE_ALWAYS_INLINE double value(int k, int width) const {
+            return h00 * node[k] + h10 * node[width + k] + h01 * node[2 * width + k] + h11 * node[3 * width + k];
+        }
+        MSLODE_ALWAYS_INLINE simd::Pack combine(int k, int width) const {
+            return simd::broadcast(h00) * simd::load(node + k) + simd::broadcast(h10) * simd::load(node + width + k) +
+                   simd::broadcast(h01) * simd::load(node + 2 * width + k) +
+                   simd::broadcast(h11) * simd::load(node + 3 * width + k);
+        }
+    };
+    MSLODE_ALWAYS_INLINE Hermite locate(double d) const {
+        const double x = d * inv_step_;
         int i = static_cast<int>(x);
         if (i >= intervals_) i = intervals_ - 1;
         if (i < 0) i = 0;
         const double t = x - i;
         const double t2 = t * t, t3 = t2 * t;
-        const double h00 = 2 * t3 - 3 * t2 + 1, h10 = (t3 - 2 * t2 + t) * step_;
-        const double h01 = -2 * t3 + 3 * t2, h11 = (t3 - t2) * step_;
-        const double* p0 = &data_[static_cast<size_t>(2 * i) * static_cast<size_t>(w)];
-        const double* m0 = p0 + w;
-        const double* p1 = m0 + w;
-        const double* m1 = p1 + w;
-        for (int k = 0; k < w; ++k) values[k] = h00 * p0[k] + h10 * m0[k] + h01 * p1[k] + h11 * m1[k];
-        if (derivatives != nullptr) {
-            const double d00 = (6 * t2 - 6 * t) * inv_step_, d10 = 3 * t2 - 4 * t + 1;
-            const double d01 = (-6 * t2 + 6 * t) * inv_step_, d11 = 3 * t2 - 2 * t;
-            for (int k = 0; k < w; ++k) derivatives[k] = d00 * p0[k] + d10 * m0[k] + d01 * p1[k] + d11 * m1[k];
+        return {&data_[static_cast<size_t>(2 * i) * static_cast<size_t>(width())], t, 2 * t3 - 3 * t2 + 1,
+                (t3 - 2 * t2 + t) * step_, -2 * t3 + 3 * t2, (t3 - t2) * step_};
+    }
+
+    // Values of `width` functions at `count` points, point j located by
+    // locate(j) (in any table of that width), into out[k * stride + j]. Four
+    // points at a time: each reads its interval's rows in packs, and a 4 × 4
+    // transpose turns four points' values of four functions into four
+    // whole stores.
+    template <class Locate>
+    MSLODE_ALWAYS_INLINE static void write_transposed(const Locate& locate, size_t count, int width, double* out,
+                                                      size_t stride) {
+        using simd::Pack;
+        constexpr int W = simd::kWidth;
+        size_t j = 0;
+        for (; j + W <= count; j += W) {
+            Hermite h[W];
+            for (int i = 0; i < W; ++i) h[i] = locate(j + static_cast<size_t>(i));
+            int k = 0;
+            for (; k + W <= width; k += W) {
+                Pack v[W];
+                for (int i = 0; i < W; ++i) v[i] = h[i].combine(k, width);
+                simd::transpose(v[0], v[1], v[2], v[3]);
+                for (int i = 0; i < W; ++i) simd::store(out + static_cast<size_t>(k + i) * stride + j, v[i]);
+            }
+            for (; k < width; ++k) {
+                for (int i = 0; i < W; ++i) {
+                    out[static_cast<size_t>(k) * stride + j + static_cast<size_t>(i)] = h[i].value(k, width);
+                }
+            }
+        }
+        for (; j < count; ++j) {
+            const Hermite h = locate(j);
+            for (int k = 0; k < width; ++k) out[static_cast<size_t>(k) * stride + j] = h.value(k, width);
         }
     }
 

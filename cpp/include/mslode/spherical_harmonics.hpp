@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "simd.hpp"
+
 namespace mslode {
 
 constexpr int kMaxAngularSupported = 12;
@@ -87,6 +89,40 @@ public:
                 } else {
                     out[lm_index(l, m)] = nq * cos_m;
                     out[lm_index(l, -m)] = nq * sin_m;
+                }
+            }
+        }
+    }
+
+    // scale[j] Y_lm(x[j], y[j], z[j]) of `count` unit vectors into
+    // out[lm * stride + j], count a multiple of simd::kWidth: the same
+    // recurrences as compute_unit, across points (the pair loops' layout,
+    // point index fastest). scale rides on the φ factor, so it costs nothing.
+    MSLODE_ALWAYS_INLINE void compute_unit_many(const double* x, const double* y, const double* z, const double* scale,
+                                                size_t count, double* out, size_t stride) const {
+        using simd::broadcast;
+        using simd::Pack;
+        const int L = max_angular_;
+        for (size_t j = 0; j < count; j += simd::kWidth) {
+            const Pack X = simd::load(x + j), Y = simd::load(y + j), Z = simd::load(z + j);
+            Pack cos_m = simd::load(scale + j), sin_m = broadcast(0.0);
+            for (int m = 0; m <= L; ++m) {
+                if (m > 0) {
+                    const Pack c = cos_m * X - sin_m * Y;
+                    sin_m = cos_m * Y + sin_m * X;
+                    cos_m = c;
+                }
+                Pack q_prev2 = broadcast(0.0), q_prev = broadcast(double_factorial_[static_cast<size_t>(m)]);
+                for (int l = m; l <= L; ++l) {
+                    const size_t k = static_cast<size_t>(lm_index(l, m));
+                    if (l > m) {
+                        const Pack q = broadcast(recurrence_a_[k]) * Z * q_prev - broadcast(recurrence_b_[k]) * q_prev2;
+                        q_prev2 = q_prev;
+                        q_prev = q;
+                    }
+                    const Pack nq = broadcast(norm_[k]) * q_prev;
+                    simd::store(out + k * stride + j, nq * cos_m);
+                    if (m > 0) simd::store(out + static_cast<size_t>(lm_index(l, -m)) * stride + j, nq * sin_m);
                 }
             }
         }
