@@ -38,6 +38,7 @@ void kernel(int max_radial, int max_angular, double d, double* values, double* d
     }
 }
 
+template <class V>
 void test_harmonics_many(int max_angular) {
     const SphericalHarmonics harmonics(max_angular);
     std::mt19937 rng(7);
@@ -50,17 +51,18 @@ void test_harmonics_many(int max_angular) {
     }
     x[3] = y[3] = 0.0, z[3] = 1.0;  // a pole
     std::vector<double> many(LM * stride, -1.0), one(LM);
-    harmonics.compute_unit_many(x.data(), y.data(), z.data(), scale.data(), count, many.data(), stride);
+    harmonics.template compute_unit_many<V>(x.data(), y.data(), z.data(), scale.data(), count, many.data(), stride);
     for (size_t j = 0; j < count; ++j) {
         harmonics.compute_unit(x[j], y[j], z[j], one.data());
         for (size_t lm = 0; lm < LM; ++lm) {
-            check::close("Y_many l_max " + std::to_string(max_angular) + " point " + std::to_string(j) + " lm " +
+            check::close("Y_many lanes " + std::to_string(simd::lanes<V>) + " l_max " + std::to_string(max_angular) + " point " + std::to_string(j) + " lm " +
                              std::to_string(lm),
                          many[lm * stride + j], scale[j] * one[lm], 1e-14);
         }
     }
 }
 
+template <class V>
 void test_spline_many(int max_radial, int max_angular) {
     const auto spline = RadialSpline::build(
         [=](double d, double* v, double* g) { kernel(max_radial, max_angular, d, v, g); }, max_radial, max_angular, 5.0,
@@ -71,11 +73,11 @@ void test_spline_many(int max_radial, int max_angular) {
         for (size_t j = 0; j < count; ++j) d[j] = 5.0 * (j + 0.37) / count;  // includes the first interval
         const size_t stride = count + 3;
         std::vector<double> many(static_cast<size_t>(width) * stride, -1.0), one(static_cast<size_t>(width));
-        spline.evaluate_many(d.data(), count, many.data(), stride);
+        spline.template evaluate_many<V>(d.data(), count, many.data(), stride);
         for (size_t j = 0; j < count; ++j) {
             spline.evaluate(d[j], one.data(), nullptr);
             for (int k = 0; k < width; ++k) {
-                check::close("spline_many width " + std::to_string(width) + " count " + std::to_string(count) +
+                check::close("spline_many lanes " + std::to_string(simd::lanes<V>) + " width " + std::to_string(width) + " count " + std::to_string(count) +
                                  " point " + std::to_string(j) + " k " + std::to_string(k),
                              many[static_cast<size_t>(k) * stride + j], one[static_cast<size_t>(k)], 1e-14);
             }
@@ -210,9 +212,9 @@ void test_potential_expansion(double p) {
 
 int main() {
     std::printf("pair loops run: %s\n", simd::instruction_set());
-    for (int L : {0, 1, 4, 7}) test_harmonics_many(L);
-    for (int N : {1, 5, 6}) test_spline_many(N, 4);
-    test_spline_many(3, 0);
+    for (int L : {0, 1, 4, 7}) test_harmonics_many<simd::Pack2>(L), test_harmonics_many<simd::Pack4>(L);
+    for (int N : {1, 5, 6}) test_spline_many<simd::Pack2>(N, 4), test_spline_many<simd::Pack4>(N, 4);
+    test_spline_many<simd::Pack2>(3, 0), test_spline_many<simd::Pack4>(3, 0);
     test_contraction(6, 4, 200);  // several chunks per channel
     test_contraction(5, 6, 70);   // odd sizes: register-block remainders, padding
     test_contraction(1, 0, 3);

@@ -8,9 +8,10 @@
 // distances and unit vectors, then the harmonics and the radial values of the
 // whole chunk, stored transposed (pair index fastest); the contraction is
 // then, for each l, a small matrix product C_l[n][m] += Σ_j R[l n][j] Y[l m][j]
-// done in register blocks of 3 × 3 accumulators of simd::Pack, each loaded
-// value used three times. The whole loop is compiled for the build's
-// baseline and for AVX2 + FMA, chosen at run time (simd.hpp).
+// done in register blocks of 3 × 3 accumulators, each loaded value used
+// three times. The whole loop is compiled for the build's baseline (packs of
+// two doubles on SSE2 / NEON) and for AVX2 + FMA (packs of four), chosen at
+// run time (simd.hpp).
 #pragma once
 
 #include <algorithm>
@@ -64,7 +65,8 @@ public:
 
     // radial.evaluate_many(d, count, values, stride) fills
     // values[(l * max_radial + n) * stride + j] for the count distances d[j]
-    // (count a multiple of simd::kWidth; padding points have d = 1 and w = 0).
+    // (count a multiple of simd::kMaxWidth; padding points have d = 1 and
+    // w = 0), evaluate_many<V> for the pack V that the loop runs on.
     // `out` is the [channel][n][lm] block, added to.
     template <class Radial>
     void contract(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial, double* out) {
@@ -75,7 +77,7 @@ public:
             return;
         }
 #endif
-        contract_body(max_radial, harmonics, radial, out);
+        contract_body<simd::NativePack>(max_radial, harmonics, radial, out);
     }
 
 private:
@@ -95,10 +97,10 @@ private:
     template <class Radial>
     MSLODE_TARGET_AVX2 void contract_avx2(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial,
                                           double* out) {
-        contract_body(max_radial, harmonics, radial, out);
+        contract_body<simd::Pack4>(max_radial, harmonics, radial, out);
     }
 
-    template <class Radial>
+    template <class V, class Radial>
     MSLODE_ALWAYS_INLINE void contract_body(int N, const SphericalHarmonics& harmonics, const Radial& radial,
                                             double* out) {
         const int L = harmonics.max_angular(), LM = lm_size(L);
@@ -111,9 +113,9 @@ private:
                 const size_t count = std::min(kChunk, pairs.size - c0);
                 const size_t padded = simd::padded(count);
                 unit_vectors(pairs, c0, count, padded);
-                harmonics.compute_unit_many(ux_, uy_, uz_, w_, padded, harmonics_t_.data(), kChunk);
-                radial.evaluate_many(d_, padded, radial_t_.data(), kChunk);
-                contract_chunk(L, N, LM, padded, block);
+                harmonics.template compute_unit_many<V>(ux_, uy_, uz_, w_, padded, harmonics_t_.data(), kChunk);
+                radial.template evaluate_many<V>(d_, padded, radial_t_.data(), kChunk);
+                contract_chunk<V>(L, N, LM, padded, block);
             }
         }
     }
@@ -140,6 +142,7 @@ private:
         }
     }
 
+    template <class V>
     MSLODE_ALWAYS_INLINE void contract_chunk(int L, int N, int LM, size_t count, double* block) const {
         for (int l = 0; l <= L; ++l) {
             const int M = 2 * l + 1;
@@ -151,15 +154,15 @@ private:
                     const double* y = &harmonics_t_[static_cast<size_t>(l * l + m0) * kChunk];
                     double* c = block + n0 * LM + l * l + m0;
                     switch (3 * nb + mb) {
-                        case 3 * 1 + 1: accumulate<1, 1>(r, y, count, c, LM); break;
-                        case 3 * 1 + 2: accumulate<1, 2>(r, y, count, c, LM); break;
-                        case 3 * 1 + 3: accumulate<1, 3>(r, y, count, c, LM); break;
-                        case 3 * 2 + 1: accumulate<2, 1>(r, y, count, c, LM); break;
-                        case 3 * 2 + 2: accumulate<2, 2>(r, y, count, c, LM); break;
-                        case 3 * 2 + 3: accumulate<2, 3>(r, y, count, c, LM); break;
-                        case 3 * 3 + 1: accumulate<3, 1>(r, y, count, c, LM); break;
-                        case 3 * 3 + 2: accumulate<3, 2>(r, y, count, c, LM); break;
-                        default: accumulate<3, 3>(r, y, count, c, LM); break;
+                        case 3 * 1 + 1: accumulate<V, 1, 1>(r, y, count, c, LM); break;
+                        case 3 * 1 + 2: accumulate<V, 1, 2>(r, y, count, c, LM); break;
+                        case 3 * 1 + 3: accumulate<V, 1, 3>(r, y, count, c, LM); break;
+                        case 3 * 2 + 1: accumulate<V, 2, 1>(r, y, count, c, LM); break;
+                        case 3 * 2 + 2: accumulate<V, 2, 2>(r, y, count, c, LM); break;
+                        case 3 * 2 + 3: accumulate<V, 2, 3>(r, y, count, c, LM); break;
+                        case 3 * 3 + 1: accumulate<V, 3, 1>(r, y, count, c, LM); break;
+                        case 3 * 3 + 2: accumulate<V, 3, 2>(r, y, count, c, LM); break;
+                        default: accumulate<V, 3, 3>(r, y, count, c, LM); break;
                     }
                 }
             }
@@ -167,16 +170,15 @@ private:
     }
 
     // c[a * LM + b] += Σ_j r[a][j] y[b][j], rows kChunk apart.
-    template <int NB, int MB>
+    template <class V, int NB, int MB>
     MSLODE_ALWAYS_INLINE static void accumulate(const double* r, const double* y, size_t count, double* c, int LM) {
-        using simd::Pack;
-        Pack acc[NB][MB];
+        V acc[NB][MB];
         for (int a = 0; a < NB; ++a)
-            for (int b = 0; b < MB; ++b) acc[a][b] = simd::broadcast(0.0);
-        for (size_t j = 0; j < count; j += simd::kWidth) {
-            Pack rv[NB], yv[MB];
-            for (int a = 0; a < NB; ++a) rv[a] = simd::load(r + static_cast<size_t>(a) * kChunk + j);
-            for (int b = 0; b < MB; ++b) yv[b] = simd::load(y + static_cast<size_t>(b) * kChunk + j);
+            for (int b = 0; b < MB; ++b) acc[a][b] = simd::broadcast<V>(0.0);
+        for (size_t j = 0; j < count; j += simd::lanes<V>) {
+            V rv[NB], yv[MB];
+            for (int a = 0; a < NB; ++a) rv[a] = simd::load<V>(r + static_cast<size_t>(a) * kChunk + j);
+            for (int b = 0; b < MB; ++b) yv[b] = simd::load<V>(y + static_cast<size_t>(b) * kChunk + j);
             for (int a = 0; a < NB; ++a)
                 for (int b = 0; b < MB; ++b) acc[a][b] += rv[a] * yv[b];
         }

@@ -272,6 +272,15 @@ namespace mslode {
 // exact kernel at 1, 1.25, 1.5 and 2 times that distance. The series is exact
 // up to terms exp(-d²/2(σ² + σ_n²)), σ_n ≤ r_c, so the search runs up to
 // 8 √(r_c² + σ²): a wide smearing (σ ≳ r_c) moves the switch out with it.
+//
+// Beyond the switch a source costs K (l_max+1)² products (K series terms,
+// see FarFieldPowers), below it a spline lookup and n_max (l_max+1)². So the
+// search first allows at most 2 n_max terms, where a far source is no
+// dearer than a near one: for p = 1 (K = 1) this changes nothing; for
+// p = 6, whose series converges slowly, it moves the switch out (17 → 28 Å
+// at r_c = 4 Å, σ = 0.3 Å: K = 24 → 12, half the cost per far source) at
+// the price of a longer spline. Only if no distance within reach allows
+// that does it take up to kMaxTailTerms terms.
 class PotentialRadialTable {
 public:
     PotentialRadialTable(const GtoBasis& basis, double gaussian_width, int max_angular, double potential_exponent,
@@ -280,7 +289,13 @@ public:
         const double cutoff = basis.cutoff();
         const double reach = 8.0 * std::hypot(cutoff, gaussian_width);  // the switch search's end
         const GtoPotentialKernel kernel(basis, gaussian_width, max_angular, potential_exponent, 2.5 * reach);
-        find_switch(kernel, cutoff, 0.25 * std::max(cutoff, gaussian_width), reach, tail_accuracy);
+        const double step = 0.25 * std::max(cutoff, gaussian_width);
+        if (!find_switch(kernel, cutoff, step, reach, tail_accuracy, 2 * max_radial_) &&
+            !find_switch(kernel, cutoff, step, reach, tail_accuracy, GtoPotentialKernel::kMaxTailTerms)) {
+            throw std::runtime_error("no distance below " + RadialSpline::format_g(reach) +
+                                     " where the far-field series of the potential reaches " +
+                                     RadialSpline::format_g(tail_accuracy) + " relative accuracy");
+        }
         // Two uniform segments: near the centre the functions vary on the
         // scale of σ, beyond r_c on the scale of the basis; one grid for both
         // would be as fine as the first everywhere.
@@ -315,9 +330,10 @@ public:
     // Values at d[j], j < count, into out[(l * max_radial + n) * stride + j]
     // (the pair loops' layout). The pair loops send only d < switch_distance()
     // here; sources beyond go through far_field_powers() and add_far_field().
+    template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
         bool beyond = false;
-        RadialSpline::write_transposed(
+        RadialSpline::write_transposed<V>(
             [&](size_t j) MSLODE_INLINE_LAMBDA {
                 beyond |= d[j] >= switch_distance_;
                 // (beyond the switch any interval will do: the series overwrites it)
@@ -342,25 +358,25 @@ public:
         int count() const { return table_.tail_terms_; }
 
         // out[(l * K + k) * stride + j] = d[j]^-(l+p+2k); count a multiple of
-        // simd::kWidth, every d[j] > 0.
+        // V's lanes, every d[j] > 0.
+        template <class V = simd::NativePack>
         MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
-            using simd::Pack;
+            using simd::broadcast;
+            constexpr int W = simd::lanes<V>;
             const int K = table_.tail_terms_, L = table_.max_angular_;
             const double p = table_.p_;
             const bool integer = p == std::floor(p);
-            for (size_t j = 0; j < count; j += simd::kWidth) {
-                const Pack inv = simd::broadcast(1.0) / simd::load(d + j);
-                const Pack inv2 = inv * inv;
-                Pack base = simd::broadcast(1.0);  // d^-(l+p)
+            for (size_t j = 0; j < count; j += W) {
+                const V inv = broadcast<V>(1.0) / simd::load<V>(d + j);
+                const V inv2 = inv * inv;
+                V base = broadcast<V>(1.0);  // d^-(l+p)
                 if (integer) {
                     for (int e = 0; e < static_cast<int>(p); ++e) base = base * inv;
                 } else {
-                    double lanes[simd::kWidth];
-                    for (int i = 0; i < simd::kWidth; ++i) lanes[i] = std::pow(simd::lane(inv, i), p);
-                    base = simd::load(lanes);
+                    for (int i = 0; i < W; ++i) base[i] = std::pow(inv[i], p);
                 }
                 for (int l = 0; l <= L; ++l, base = base * inv) {
-                    Pack power = base;
+                    V power = base;
                     for (int k = 0; k < K; ++k, power = power * inv2) {
                         simd::store(out + static_cast<size_t>(l * K + k) * stride + j, power);
                     }
@@ -420,12 +436,16 @@ private:
         }
     }
 
-    void find_switch(const GtoPotentialKernel& kernel, double start, double step, double reach,
-                     double tolerance) {
+    // Sets switch_distance_ and tail_terms_ (at most max_terms); false if no
+    // distance within reach qualifies.
+    bool find_switch(const GtoPotentialKernel& kernel, double start, double step, double reach, double tolerance,
+                     int max_terms) {
         const size_t width = static_cast<size_t>(max_radial_ * (max_angular_ + 1));
         std::vector<double> exact(width), tail(width);
+        double exact_at = -1.0;  // the exact kernel costs ~100 series: once per distance
         auto error = [&](double d, int terms) {
-            kernel(d, exact.data(), nullptr);
+            if (d != exact_at) kernel(d, exact.data(), nullptr);
+            exact_at = d;
             kernel.tail(d, terms, tail.data(), nullptr);
             double worst = 0.0;
             for (int l = 0; l <= max_angular_; ++l) {
@@ -442,7 +462,8 @@ private:
         for (double d = start; d <= reach * (1.0 + 1e-12); d += step) {
             int best_terms = 1;
             double best = error(d, 1);
-            for (int terms = 2; terms <= GtoPotentialKernel::kMaxTailTerms && best > 0.1 * tolerance; ++terms) {
+            for (int terms = 2; terms <= std::min(max_terms, GtoPotentialKernel::kMaxTailTerms) && best > 0.1 * tolerance;
+                 ++terms) {
                 const double e = error(d, terms);
                 if (e < best) {
                     best = e;
@@ -454,12 +475,10 @@ private:
                 error(2.0 * d, best_terms) <= tolerance) {
                 switch_distance_ = d;
                 tail_terms_ = best_terms;
-                return;
+                return true;
             }
         }
-        throw std::runtime_error("no distance below " + RadialSpline::format_g(reach) +
-                                 " where the far-field series of the potential reaches " +
-                                 RadialSpline::format_g(tolerance) + " relative accuracy");
+        return false;
     }
 
     int max_radial_;

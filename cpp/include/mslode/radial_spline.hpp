@@ -130,8 +130,9 @@ public:
 
     // values of all f_ln at d[j], j < count, into out[(l * max_radial + n) *
     // stride + j]: the transposed layout of the pair loops.
+    template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
-        write_transposed([&](size_t j) MSLODE_INLINE_LAMBDA { return locate(d[j]); }, count, width(), out, stride);
+        write_transposed<V>([&](size_t j) MSLODE_INLINE_LAMBDA { return locate(d[j]); }, count, width(), out, stride);
     }
 
     // The interval of d (the last one beyond r_max) and its cubic Hermite
@@ -141,14 +142,16 @@ public:
         const double* node;
         double t, h00, h10, h01, h11;
 
-        // function k of `width`, and functions k .. k + 3 as a pack
+        // function k of `width`, and functions k, k + 1, ... as a pack
         MSLODE_ALWAYS_INLINE double value(int k, int width) const {
             return h00 * node[k] + h10 * node[width + k] + h01 * node[2 * width + k] + h11 * node[3 * width + k];
         }
-        MSLODE_ALWAYS_INLINE simd::Pack combine(int k, int width) const {
-            return simd::broadcast(h00) * simd::load(node + k) + simd::broadcast(h10) * simd::load(node + width + k) +
-                   simd::broadcast(h01) * simd::load(node + 2 * width + k) +
-                   simd::broadcast(h11) * simd::load(node + 3 * width + k);
+        template <class V>
+        MSLODE_ALWAYS_INLINE V combine(int k, int width) const {
+            using simd::broadcast;
+            using simd::load;
+            return broadcast<V>(h00) * load<V>(node + k) + broadcast<V>(h10) * load<V>(node + width + k) +
+                   broadcast<V>(h01) * load<V>(node + 2 * width + k) + broadcast<V>(h11) * load<V>(node + 3 * width + k);
         }
     };
     MSLODE_ALWAYS_INLINE Hermite locate(double d) const {
@@ -163,24 +166,23 @@ public:
     }
 
     // Values of `width` functions at `count` points, point j located by
-    // locate(j) (in any table of that width), into out[k * stride + j]. Four
-    // points at a time: each reads its interval's rows in packs, and a 4 × 4
-    // transpose turns four points' values of four functions into four
-    // whole stores.
-    template <class Locate>
+    // locate(j) (in any table of that width), into out[k * stride + j]. W
+    // points at a time (W the lanes of V): each reads its interval's rows in
+    // packs, and a W × W transpose turns W points' values of W functions
+    // into W whole stores.
+    template <class V, class Locate>
     MSLODE_ALWAYS_INLINE static void write_transposed(const Locate& locate, size_t count, int width, double* out,
                                                       size_t stride) {
-        using simd::Pack;
-        constexpr int W = simd::kWidth;
+        constexpr int W = simd::lanes<V>;
         size_t j = 0;
         for (; j + W <= count; j += W) {
             Hermite h[W];
             for (int i = 0; i < W; ++i) h[i] = locate(j + static_cast<size_t>(i));
             int k = 0;
             for (; k + W <= width; k += W) {
-                Pack v[W];
-                for (int i = 0; i < W; ++i) v[i] = h[i].combine(k, width);
-                simd::transpose(v[0], v[1], v[2], v[3]);
+                V v[W];
+                for (int i = 0; i < W; ++i) v[i] = h[i].template combine<V>(k, width);
+                simd::transpose(v);
                 for (int i = 0; i < W; ++i) simd::store(out + static_cast<size_t>(k + i) * stride + j, v[i]);
             }
             for (; k < width; ++k) {

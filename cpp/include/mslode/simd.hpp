@@ -39,73 +39,108 @@
 namespace mslode {
 namespace simd {
 
-constexpr int kWidth = 4;
+// Pairs are padded to whole packs of the widest kind.
+constexpr int kMaxWidth = 4;
+constexpr size_t padded(size_t count) { return (count + kMaxWidth - 1) / kMaxWidth * kMaxWidth; }
 
-// Rounds a count of lanes up to whole packs.
-constexpr size_t padded(size_t count) { return (count + kWidth - 1) / kWidth * kWidth; }
-
+// Pack2 fills an SSE2 / NEON register, Pack4 an AVX one: each version of a
+// loop runs on the packs its instruction set holds in one register (Pack4
+// emulated on SSE2 spills to the stack and runs slower than scalar code).
 #if defined(__GNUC__) || defined(__clang__)
-typedef double Pack __attribute__((vector_size(4 * sizeof(double))));
-
-MSLODE_ALWAYS_INLINE Pack load(const double* p) {
-    Pack v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-MSLODE_ALWAYS_INLINE void store(double* p, Pack v) { std::memcpy(p, &v, sizeof v); }
-MSLODE_ALWAYS_INLINE Pack broadcast(double x) { return Pack{x, x, x, x}; }
-MSLODE_ALWAYS_INLINE double lane(Pack v, int i) { return v[i]; }
+typedef double Pack2 __attribute__((vector_size(2 * sizeof(double))));
+typedef double Pack4 __attribute__((vector_size(4 * sizeof(double))));
 #else
-struct Pack {
-    double v[4];
-    Pack& operator+=(const Pack& o) {
-        for (int i = 0; i < 4; ++i) v[i] += o.v[i];
+template <int W>
+struct Lanes {
+    double v[W];
+    double& operator[](int i) { return v[i]; }
+    double operator[](int i) const { return v[i]; }
+    Lanes& operator+=(const Lanes& o) {
+        for (int i = 0; i < W; ++i) v[i] += o.v[i];
         return *this;
     }
-    friend Pack operator+(Pack a, const Pack& b) { return a += b; }
-    friend Pack operator-(Pack a, const Pack& b) {
-        for (int i = 0; i < 4; ++i) a.v[i] -= b.v[i];
+    friend Lanes operator+(Lanes a, const Lanes& b) { return a += b; }
+    friend Lanes operator-(Lanes a, const Lanes& b) {
+        for (int i = 0; i < W; ++i) a.v[i] -= b.v[i];
         return a;
     }
-    friend Pack operator*(Pack a, const Pack& b) {
-        for (int i = 0; i < 4; ++i) a.v[i] *= b.v[i];
+    friend Lanes operator*(Lanes a, const Lanes& b) {
+        for (int i = 0; i < W; ++i) a.v[i] *= b.v[i];
         return a;
     }
-    friend Pack operator/(Pack a, const Pack& b) {
-        for (int i = 0; i < 4; ++i) a.v[i] /= b.v[i];
+    friend Lanes operator/(Lanes a, const Lanes& b) {
+        for (int i = 0; i < W; ++i) a.v[i] /= b.v[i];
         return a;
     }
 };
-inline Pack load(const double* p) {
-    Pack v;
-    std::memcpy(v.v, p, sizeof v.v);
+using Pack2 = Lanes<2>;
+using Pack4 = Lanes<4>;
+#endif
+
+// The pack of the build's own instruction set.
+#if defined(__AVX__)
+using NativePack = Pack4;
+#else
+using NativePack = Pack2;
+#endif
+
+template <class V>
+constexpr int lanes = static_cast<int>(sizeof(V) / sizeof(double));
+
+template <class V>
+MSLODE_ALWAYS_INLINE V load(const double* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
     return v;
 }
-inline void store(double* p, Pack v) { std::memcpy(p, v.v, sizeof v.v); }
-inline Pack broadcast(double x) { return Pack{{x, x, x, x}}; }
-inline double lane(Pack v, int i) { return v.v[i]; }
-#endif
-
-// Rows a, b, c, d of a 4 × 4 block become its columns.
-MSLODE_ALWAYS_INLINE void transpose(Pack& a, Pack& b, Pack& c, Pack& d) {
-#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
-    const Pack ab_even = __builtin_shufflevector(a, b, 0, 4, 2, 6), ab_odd = __builtin_shufflevector(a, b, 1, 5, 3, 7);
-    const Pack cd_even = __builtin_shufflevector(c, d, 0, 4, 2, 6), cd_odd = __builtin_shufflevector(c, d, 1, 5, 3, 7);
-    a = __builtin_shufflevector(ab_even, cd_even, 0, 1, 4, 5);
-    b = __builtin_shufflevector(ab_odd, cd_odd, 0, 1, 4, 5);
-    c = __builtin_shufflevector(ab_even, cd_even, 2, 3, 6, 7);
-    d = __builtin_shufflevector(ab_odd, cd_odd, 2, 3, 6, 7);
+template <class V>
+MSLODE_ALWAYS_INLINE void store(double* p, const V& v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class V>
+MSLODE_ALWAYS_INLINE V broadcast(double x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return V{} + x;  // a scalar operand is broadcast (lane by lane writes went through memory)
 #else
-    double m[4][4];
-    store(m[0], a), store(m[1], b), store(m[2], c), store(m[3], d);
-    double t[4][4];
-    for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) t[i][j] = m[j][i];
-    a = load(t[0]), b = load(t[1]), c = load(t[2]), d = load(t[3]);
+    V v;
+    for (int i = 0; i < lanes<V>; ++i) v[i] = x;
+    return v;
 #endif
 }
+template <class V>
+MSLODE_ALWAYS_INLINE double sum(const V& v) {
+    double total = v[0];
+    for (int i = 1; i < lanes<V>; ++i) total += v[i];
+    return total;
+}
 
-MSLODE_ALWAYS_INLINE double sum(Pack v) { return (lane(v, 0) + lane(v, 1)) + (lane(v, 2) + lane(v, 3)); }
+// rows[0 .. W-1] of a W × W block become its columns.
+template <class V>
+MSLODE_ALWAYS_INLINE void transpose(V* rows) {
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+    if constexpr (lanes<V> == 4) {
+        const V ab_even = __builtin_shufflevector(rows[0], rows[1], 0, 4, 2, 6);
+        const V ab_odd = __builtin_shufflevector(rows[0], rows[1], 1, 5, 3, 7);
+        const V cd_even = __builtin_shufflevector(rows[2], rows[3], 0, 4, 2, 6);
+        const V cd_odd = __builtin_shufflevector(rows[2], rows[3], 1, 5, 3, 7);
+        rows[0] = __builtin_shufflevector(ab_even, cd_even, 0, 1, 4, 5);
+        rows[1] = __builtin_shufflevector(ab_odd, cd_odd, 0, 1, 4, 5);
+        rows[2] = __builtin_shufflevector(ab_even, cd_even, 2, 3, 6, 7);
+        rows[3] = __builtin_shufflevector(ab_odd, cd_odd, 2, 3, 6, 7);
+        return;
+    } else if constexpr (lanes<V> == 2) {
+        const V low = __builtin_shufflevector(rows[0], rows[1], 0, 2);
+        rows[1] = __builtin_shufflevector(rows[0], rows[1], 1, 3);
+        rows[0] = low;
+        return;
+    }
+#endif
+    constexpr int W = lanes<V>;
+    double block[W][W];
+    for (int i = 0; i < W; ++i)
+        for (int j = 0; j < W; ++j) block[j][i] = rows[i][j];
+    for (int i = 0; i < W; ++i) rows[i] = load<V>(block[i]);
+}
 
 // Whether this CPU runs the MSLODE_TARGET_AVX2 versions.
 inline bool has_avx2_fma() {

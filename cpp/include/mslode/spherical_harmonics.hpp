@@ -95,32 +95,33 @@ public:
     }
 
     // scale[j] Y_lm(x[j], y[j], z[j]) of `count` unit vectors into
-    // out[lm * stride + j], count a multiple of simd::kWidth: the same
+    // out[lm * stride + j], count a multiple of the pack V's lanes: the same
     // recurrences as compute_unit, across points (the pair loops' layout,
     // point index fastest). scale rides on the φ factor, so it costs nothing.
+    template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void compute_unit_many(const double* x, const double* y, const double* z, const double* scale,
                                                 size_t count, double* out, size_t stride) const {
         using simd::broadcast;
-        using simd::Pack;
+        using simd::load;
         const int L = max_angular_;
-        for (size_t j = 0; j < count; j += simd::kWidth) {
-            const Pack X = simd::load(x + j), Y = simd::load(y + j), Z = simd::load(z + j);
-            Pack cos_m = simd::load(scale + j), sin_m = broadcast(0.0);
+        for (size_t j = 0; j < count; j += simd::lanes<V>) {
+            const V X = load<V>(x + j), Y = load<V>(y + j), Z = load<V>(z + j);
+            V cos_m = load<V>(scale + j), sin_m = broadcast<V>(0.0);
             for (int m = 0; m <= L; ++m) {
                 if (m > 0) {
-                    const Pack c = cos_m * X - sin_m * Y;
+                    const V c = cos_m * X - sin_m * Y;
                     sin_m = cos_m * Y + sin_m * X;
                     cos_m = c;
                 }
-                Pack q_prev2 = broadcast(0.0), q_prev = broadcast(double_factorial_[static_cast<size_t>(m)]);
+                V q_prev2 = broadcast<V>(0.0), q_prev = broadcast<V>(double_factorial_[static_cast<size_t>(m)]);
                 for (int l = m; l <= L; ++l) {
                     const size_t k = static_cast<size_t>(lm_index(l, m));
                     if (l > m) {
-                        const Pack q = broadcast(recurrence_a_[k]) * Z * q_prev - broadcast(recurrence_b_[k]) * q_prev2;
+                        const V q = broadcast<V>(recurrence_a_[k]) * Z * q_prev - broadcast<V>(recurrence_b_[k]) * q_prev2;
                         q_prev2 = q_prev;
                         q_prev = q;
                     }
-                    const Pack nq = broadcast(norm_[k]) * q_prev;
+                    const V nq = broadcast<V>(norm_[k]) * q_prev;
                     simd::store(out + k * stride + j, nq * cos_m);
                     if (m > 0) simd::store(out + static_cast<size_t>(lm_index(l, -m)) * stride + j, nq * sin_m);
                 }
