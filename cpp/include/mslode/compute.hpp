@@ -98,7 +98,7 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
 #pragma omp parallel
     {
         Workspace scratch;
-        std::vector<double> block_f, block_g;
+        std::vector<double> block_f, block_g, coupling_scratch;
         errors.run([&] {  // std::bad_alloc must not escape the parallel region
             block_f.resize(static_cast<size_t>(f.block_size()));
             if (!same) block_g.resize(static_cast<size_t>(g.block_size()));
@@ -111,7 +111,8 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
             errors.run([&] {
                 f.expand(s, *prepared_f[static_cast<size_t>(center.structure)], center.atom, block_f.data(), scratch);
                 if (!same) g.expand(s, *prepared_g[static_cast<size_t>(center.structure)], center.atom, block_g.data(), scratch);
-                coupling.couple(block_f.data(), same ? block_f.data() : block_g.data(), out + static_cast<size_t>(c) * width);
+                coupling.couple(block_f.data(), same ? block_f.data() : block_g.data(), out + static_cast<size_t>(c) * width,
+                                coupling_scratch);
             });
         }
     }

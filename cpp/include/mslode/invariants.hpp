@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "simd.hpp"
 #include "spherical_harmonics.hpp"
 
 namespace mslode {
@@ -18,12 +19,12 @@ class InvariantCoupling {
 public:
     // Blocks of F are [channels_f][radial_f][lm], of G [channels_g][radial_g][lm].
     InvariantCoupling(int channels_f, int radial_f, int channels_g, int radial_g, int max_angular, bool symmetric)
-        : max_angular_(max_angular), radial_g_(radial_g), symmetric_(symmetric) {
-        const int pf = channels_f * radial_f, pg = channels_g * radial_g;
+        : max_angular_(max_angular), radial_g_(radial_g), symmetric_(symmetric), rows_f_(channels_f * radial_f),
+          rows_g_(channels_g * radial_g) {
+        const int pf = rows_f_, pg = rows_g_;
         for (int p1 = 0; p1 < pf; ++p1) {
             for (int p2 = symmetric ? p1 : 0; p2 < pg; ++p2) {
                 pairs_.push_back({p1, p2});
-                pair_scale_.push_back(symmetric && p1 != p2 ? std::sqrt(2.0) : 1.0);
             }
         }
         for (int l = 0; l <= max_angular; ++l) l_scale_.push_back(1.0 / std::sqrt(2.0 * l + 1.0));
@@ -45,27 +46,64 @@ public:
         return out;
     }
 
-    void couple(const double* f, const double* g, double* out) const {
-        const int LM = lm_size(max_angular_), L = max_angular_;
+    // Features of one centre into out[n_features()]; `scratch` is caller-owned
+    // working memory (one per thread).
+    void couple(const double* f, const double* g, double* out, std::vector<double>& scratch) const {
+#if MSLODE_DISPATCH_AVX2
+        if (simd::has_avx2_fma()) {
+            couple_avx2(f, g, out, scratch);
+            return;
+        }
+#endif
+        couple_body<simd::NativePack>(f, g, out, scratch);
+    }
+
+private:
+    MSLODE_TARGET_AVX2 void couple_avx2(const double* f, const double* g, double* out,
+                                        std::vector<double>& scratch) const {
+        couple_body<simd::Pack4>(f, g, out, scratch);
+    }
+
+    // Row p1 of F against W rows p2 of G at a time: G transposed ([lm][p2],
+    // p2 fastest) so that the sums over m are packs of W features, one per l.
+    template <class V>
+    MSLODE_ALWAYS_INLINE void couple_body(const double* f, const double* g, double* out,
+                                          std::vector<double>& scratch) const {
+        constexpr int W = simd::lanes<V>;
+        const int LM = lm_size(max_angular_), L = max_angular_, P = rows_g_;
+        const size_t stride = simd::padded(static_cast<size_t>(P));
+        scratch.assign(static_cast<size_t>(LM) * stride, 0.0);
+        for (int p2 = 0; p2 < P; ++p2)
+            for (int lm = 0; lm < LM; ++lm) scratch[static_cast<size_t>(lm) * stride + static_cast<size_t>(p2)] = g[p2 * LM + lm];
+        const double root2 = std::sqrt(2.0);
+        V sums[kMaxAngularSupported + 1];
         double* o = out;
-        for (size_t k = 0; k < pairs_.size(); ++k) {
-            const double* a = f + static_cast<size_t>(pairs_[k][0]) * static_cast<size_t>(LM);
-            const double* b = g + static_cast<size_t>(pairs_[k][1]) * static_cast<size_t>(LM);
-            const double s = pair_scale_[k];
-            for (int l = 0; l <= L; ++l) {
-                double acc = 0.0;
-                for (int lm = l * l; lm < (l + 1) * (l + 1); ++lm) acc += a[lm] * b[lm];
-                *o++ = s * l_scale_[static_cast<size_t>(l)] * acc;
+        for (int p1 = 0; p1 < rows_f_; ++p1) {
+            const double* a = f + static_cast<size_t>(p1) * static_cast<size_t>(LM);
+            const int first = symmetric_ ? p1 : 0;
+            for (int p2 = first; p2 < P; p2 += W) {
+                for (int l = 0; l <= L; ++l) {
+                    V acc = simd::broadcast<V>(0.0);
+                    for (int lm = l * l; lm < (l + 1) * (l + 1); ++lm) {
+                        acc += simd::broadcast<V>(a[lm]) *
+                               simd::load<V>(&scratch[static_cast<size_t>(lm) * stride + static_cast<size_t>(p2)]);
+                    }
+                    sums[l] = acc * simd::broadcast<V>(l_scale_[static_cast<size_t>(l)]);
+                }
+                const int lanes = std::min(W, P - p2);
+                for (int i = 0; i < lanes; ++i) {
+                    const double s = (symmetric_ && p2 + i != p1) ? root2 : 1.0;
+                    for (int l = 0; l <= L; ++l) *o++ = s * sums[l][i];
+                }
             }
         }
     }
 
-private:
     int max_angular_;
     int radial_g_;
     bool symmetric_;
+    int rows_f_, rows_g_;  // (channel, n) rows of F and G
     std::vector<std::array<int, 2>> pairs_;
-    std::vector<double> pair_scale_;
     std::vector<double> l_scale_;
 };
 
