@@ -20,6 +20,9 @@ Every number is checked against a route that shares no code with mslode
 - input errors.
 """
 
+import os
+import platform
+
 import ase
 import numpy as np
 import pytest
@@ -515,3 +518,16 @@ def test_periodic_structures_are_refused(potentials, density, pbc):
         from mslode._frames import select_centers, to_batch
         batch = to_batch([frame])
         potentials[1].core([1, 8]).compute(batch.core_batch(select_centers(batch, None)))
+
+
+def test_instruction_set_follows_the_cpu():
+    """The AVX2 + FMA pair loops are chosen exactly when the CPU has both
+    (x86-64 Linux, a portable build); the features do not depend on it (the
+    C++ tests compare both versions against pair-by-pair sums)."""
+    chosen = mslode.instruction_set()
+    assert chosen in {"avx2+fma", "native", "baseline"}
+    if chosen == "native" or platform.machine() not in ("x86_64", "AMD64") or not os.path.exists("/proc/cpuinfo"):
+        return
+    with open("/proc/cpuinfo") as fd:
+        flags = next((line.split(":", 1)[1].split() for line in fd if line.startswith("flags")), [])
+    assert (chosen == "avx2+fma") == ("avx2" in flags and "fma" in flags)

@@ -1,6 +1,8 @@
 // The single extension module mslode._core, split by topic into bind_* files.
 #include <pybind11/pybind11.h>
 
+#include <mslode/simd.hpp>
+
 namespace py = pybind11;
 
 void bind_math(py::module_& m);
@@ -12,4 +14,7 @@ PYBIND11_MODULE(_core, m) {
     bind_math(m);
     bind_features(m);
     bind_potential(m);
+    m.def("instruction_set", &mslode::simd::instruction_set,
+          "Which version of the pair loops runs: 'avx2+fma' (chosen at run time), 'native' (built with "
+          "-march for this CPU) or 'baseline'.");
 }

@@ -16,6 +16,21 @@ from .features import (
 )
 
 __version__ = "0.1.0"
+
+
+def instruction_set() -> str:
+    """Which version of the vectorised pair loops this machine runs.
+
+    Returns
+    -------
+    str
+        ``"avx2+fma"`` (chosen at run time on CPUs that have it),
+        ``"native"`` (the module was built with ``MSLODE_NATIVE`` for this
+        CPU) or ``"baseline"`` (SSE2 on x86-64, NEON on ARM).
+    """
+    return _core.instruction_set()
+
+
 __all__ = [
     "DensityExpansion",
     "ExpansionValues",
@@ -23,4 +38,5 @@ __all__ = [
     "InvariantValues",
     "PotentialExpansion",
     "concatenate",
+    "instruction_set",
 ]

@@ -296,15 +296,17 @@ public:
                                      " where the far-field series of the potential reaches " +
                                      RadialSpline::format_g(tail_accuracy) + " relative accuracy");
         }
-        // Two uniform segments: near the centre the functions vary on the
-        // scale of σ, beyond r_c on the scale of the basis; one grid for both
-        // would be as fine as the first everywhere.
-        split_ = std::min(cutoff, switch_distance_);
-        near_ = RadialSpline::build(kernel, max_radial_, max_angular_, split_, spline_accuracy);
-        if (switch_distance_ > split_) {
-            const double split = split_;
-            far_ = RadialSpline::build([&kernel, split](double u, double* v, double* g) { kernel(split + u, v, g); },
-                                       max_radial_, max_angular_, switch_distance_ - split_, spline_accuracy);
+        // Uniform segments [0, r_c], [r_c, 2 r_c], [2 r_c, 4 r_c], ... up to
+        // the switch: near the centre the functions vary on the scale of σ,
+        // beyond r_c on the scale of the basis and then ever more slowly, so
+        // one grid for all would be as fine as the first everywhere (and a
+        // far switch, as for p = 6, would multiply the kernel evaluations).
+        for (double start = 0.0, end = std::min(cutoff, switch_distance_); start < switch_distance_;
+             start = end, end = std::min(2.0 * end, switch_distance_)) {
+            segment_start_.push_back(start);
+            segments_.push_back(RadialSpline::build(
+                [&kernel, start](double u, double* v, double* g) { kernel(start + u, v, g); }, max_radial_,
+                max_angular_, end - start, spline_accuracy));
         }
         tail_ = kernel.orthonormal_tail_coefficients(tail_terms_);
     }
@@ -315,13 +317,16 @@ public:
     double switch_distance() const { return switch_distance_; }
     int tail_terms() const { return tail_terms_; }
     int width() const { return max_radial_ * (max_angular_ + 1); }
-    int spline_intervals() const { return near_.intervals() + far_.intervals(); }
+    int spline_intervals() const {
+        int total = 0;
+        for (const auto& segment : segments_) total += segment.intervals();
+        return total;
+    }
 
     void evaluate(double d, double* values, double* derivatives) const {
-        if (d < split_) {
-            near_.evaluate(d, values, derivatives);
-        } else if (d < switch_distance_) {
-            far_.evaluate(d - split_, values, derivatives);
+        if (d < switch_distance_) {
+            const size_t k = segment_of(d);
+            segments_[k].evaluate(d - segment_start_[k], values, derivatives);
         } else {
             series(d, values, 1, derivatives);
         }
@@ -337,7 +342,8 @@ public:
             [&](size_t j) MSLODE_INLINE_LAMBDA {
                 beyond |= d[j] >= switch_distance_;
                 // (beyond the switch any interval will do: the series overwrites it)
-                return d[j] < split_ || switch_distance_ <= split_ ? near_.locate(d[j]) : far_.locate(d[j] - split_);
+                const size_t k = segment_of(d[j]);
+                return segments_[k].locate(d[j] - segment_start_[k]);
             },
             count, width(), out, stride);
         if (!beyond) return;
@@ -409,6 +415,13 @@ public:
     }
 
 private:
+    // The spline segment of d < switch_distance() (a handful: a scan).
+    MSLODE_ALWAYS_INLINE size_t segment_of(double d) const {
+        size_t k = 0;
+        while (k + 1 < segment_start_.size() && d >= segment_start_[k + 1]) ++k;
+        return k;
+    }
+
     // The far-field series at d into values[(l * N + n) * stride].
     void series(double d, double* values, size_t stride, double* derivatives) const {
         const int N = max_radial_, K = tail_terms_;
@@ -486,9 +499,8 @@ private:
     double p_;
     double switch_distance_ = 0.0;
     int tail_terms_ = 1;
-    double split_ = 0.0;
-    RadialSpline near_;  // [0, split]
-    RadialSpline far_;   // [split, switch], in d - split
+    std::vector<RadialSpline> segments_;  // in d - segment_start_[k]
+    std::vector<double> segment_start_;    // 0, r_c, 2 r_c, 4 r_c, ...
     std::vector<double> tail_;  // [(l * N + n) * tail_terms + j], orthonormal
 };
 
