@@ -71,7 +71,8 @@ private:
                                           std::vector<double>& scratch) const {
         constexpr int W = simd::lanes<V>;
         const int LM = lm_size(max_angular_), L = max_angular_, P = rows_g_;
-        const size_t stride = simd::padded(static_cast<size_t>(P));
+        // room for a last pack that starts anywhere (symmetric rows start at p1)
+        const size_t stride = simd::padded(static_cast<size_t>(P)) + simd::kMaxWidth;
         scratch.assign(static_cast<size_t>(LM) * stride, 0.0);
         for (int p2 = 0; p2 < P; ++p2)
             for (int lm = 0; lm < LM; ++lm) scratch[static_cast<size_t>(lm) * stride + static_cast<size_t>(p2)] = g[p2 * LM + lm];
