@@ -21,9 +21,8 @@ public:
     InvariantCoupling(int channels_f, int radial_f, int channels_g, int radial_g, int max_angular, bool symmetric)
         : max_angular_(max_angular), radial_g_(radial_g), symmetric_(symmetric), rows_f_(channels_f * radial_f),
           rows_g_(channels_g * radial_g) {
-        const int pf = rows_f_, pg = rows_g_;
-        for (int p1 = 0; p1 < pf; ++p1) {
-            for (int p2 = symmetric ? p1 : 0; p2 < pg; ++p2) {
+        for (int p1 = 0; p1 < rows_f_; ++p1) {
+            for (int p2 = symmetric ? p1 : 0; p2 < rows_g_; ++p2) {
                 pairs_.push_back({p1, p2});
             }
         }
@@ -49,21 +48,12 @@ public:
     // Features of one centre into out[n_features()]; `scratch` is caller-owned
     // working memory (one per thread).
     void couple(const double* f, const double* g, double* out, std::vector<double>& scratch) const {
-#if MSLODE_DISPATCH_AVX2
-        if (simd::has_avx2_fma()) {
-            couple_avx2(f, g, out, scratch);
-            return;
-        }
-#endif
-        couple_body<simd::NativePack>(f, g, out, scratch);
+        simd::dispatch([this, f, g, out, &scratch](auto pack) MSLODE_INLINE_LAMBDA {
+            couple_body<decltype(pack)>(f, g, out, scratch);
+        });
     }
 
 private:
-    MSLODE_TARGET_AVX2 void couple_avx2(const double* f, const double* g, double* out,
-                                        std::vector<double>& scratch) const {
-        couple_body<simd::Pack4>(f, g, out, scratch);
-    }
-
     // Row p1 of F against W rows p2 of G at a time: G transposed ([lm][p2],
     // p2 fastest) so that the sums over m are packs of W features, one per l.
     template <class V>

@@ -71,13 +71,9 @@ public:
     template <class Radial>
     void contract(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial, double* out) {
         if (size() == 0) return;
-#if MSLODE_DISPATCH_AVX2
-        if (simd::has_avx2_fma()) {
-            contract_avx2(max_radial, harmonics, radial, out);
-            return;
-        }
-#endif
-        contract_body<simd::NativePack>(max_radial, harmonics, radial, out);
+        simd::dispatch([this, max_radial, &harmonics, &radial, out](auto pack) MSLODE_INLINE_LAMBDA {
+            contract_body<decltype(pack)>(max_radial, harmonics, radial, out);
+        });
     }
 
 private:
@@ -93,12 +89,6 @@ private:
             w.resize(capacity);
         }
     };
-
-    template <class Radial>
-    MSLODE_TARGET_AVX2 void contract_avx2(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial,
-                                          double* out) {
-        contract_body<simd::Pack4>(max_radial, harmonics, radial, out);
-    }
 
     template <class V, class Radial>
     MSLODE_ALWAYS_INLINE void contract_body(int N, const SphericalHarmonics& harmonics, const Radial& radial,

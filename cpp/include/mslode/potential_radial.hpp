@@ -277,7 +277,7 @@ namespace mslode {
 // see FarFieldPowers), below it a spline lookup and n_max (l_max+1)². So the
 // search first allows at most 2 n_max terms, where a far source is no
 // dearer than a near one: for p = 1 (K = 1) this changes nothing; for
-// p = 6, whose series converges slowly, it moves the switch out (17 → 28 Å
+// p = 6, whose series converges slowly, it moves the switch out (17 → 27 Å
 // at r_c = 4 Å, σ = 0.3 Å: K = 24 → 12, half the cost per far source) at
 // the price of a longer spline. Only if no distance within reach allows
 // that does it take up to kMaxTailTerms terms.
@@ -334,7 +334,7 @@ public:
 
     // Values at d[j], j < count, into out[(l * max_radial + n) * stride + j]
     // (the pair loops' layout). The pair loops send only d < switch_distance()
-    // here; sources beyond go through far_field_powers() and add_far_field().
+    // here; sources beyond go through FarFieldPowers and add_far_field().
     template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
         bool beyond = false;

@@ -1,20 +1,22 @@
-// Packs of four doubles and run-time choice of the instruction set for the
+// Packs of doubles and the run-time choice of the instruction set for the
 // pair loops.
 //
-// The hot loops are written once on Pack and compiled twice: for the
-// baseline of the build (x86-64: SSE2, two doubles per instruction, no FMA)
-// and, on x86-64 with GCC or Clang, for AVX2 + FMA, chosen when the CPU has
-// it. So one portable build (a wheel, a module installed for a whole
+// The hot loops are templates on the pack type and are compiled twice: for
+// the baseline of the build with Pack2 (x86-64: SSE2, no FMA; ARM: NEON) and,
+// on x86-64 with GCC or Clang, for AVX2 + FMA with Pack4, chosen when the CPU
+// has it. So one portable build (a wheel, a module installed for a whole
 // cluster) runs the wide code wherever it can and still runs everywhere;
 // MSLODE_NATIVE builds (-march=native) need no choice and compile once.
 // (GCC's -Wpsabi note that a 32-byte vector passed by value "changes the
 // ABI" without AVX does not apply: those functions are always inlined; the
 // CMake target mslode::mslode turns it off.)
 //
-// How a loop uses it: its body is an MSLODE_ALWAYS_INLINE function, called
-// from a thin MSLODE_TARGET_AVX2 wrapper and from a plain one; everything the
-// body calls in its hot path is MSLODE_ALWAYS_INLINE too, so that it is
-// compiled inside each wrapper with that wrapper's instruction set.
+// How a loop uses it: simd::dispatch(body) with body a generic lambda marked
+// MSLODE_INLINE_LAMBDA that takes the pack (a value, used for its type) and
+// captures by value what it can (a reference capture cost ~8 % in the pair
+// loop: the compiler reloads through it);
+// everything the body calls in its hot path is MSLODE_ALWAYS_INLINE, so that
+// it is compiled inside each version with that version's instruction set.
 #pragma once
 
 #include <cstring>
@@ -161,6 +163,25 @@ inline const char* instruction_set() {
 #else
     return "baseline";
 #endif
+}
+
+#if MSLODE_DISPATCH_AVX2
+template <class Body>
+MSLODE_TARGET_AVX2 void run_avx2(const Body& body) {
+    body(Pack4{});
+}
+#endif
+
+// body(pack) with the pack of the version this CPU runs (see the top).
+template <class Body>
+void dispatch(const Body& body) {
+#if MSLODE_DISPATCH_AVX2
+    if (has_avx2_fma()) {
+        run_avx2(body);
+        return;
+    }
+#endif
+    body(NativePack{});
 }
 
 }  // namespace simd
