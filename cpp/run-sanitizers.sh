@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# AddressSanitizer + UndefinedBehaviorSanitizer run (issue 9): the C++ tests
+# AddressSanitizer + UndefinedBehaviorSanitizer run: the C++ tests
 # and a representative subset of the Python tests against a module built with
 # -DMSLODE_SANITIZE=ON. Fails on any sanitizer report. Works from any
 # directory; incremental on re-runs.

@@ -1,13 +1,17 @@
-// Feature calculators: expansions and their invariants over batches of
+// Feature calculators: expansions and their couplings over batches of
 // structures given as concatenated flat arrays (see python/mslode/_frames.py).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <memory>
+#include <optional>
 
+#include "mslode/close_pair.hpp"
 #include "mslode/compute.hpp"
 #include "mslode/density_expansion.hpp"
+#include "mslode/equivariants.hpp"
 #include "mslode/invariants.hpp"
 #include "mslode/potential_expansion.hpp"
 
@@ -48,16 +52,11 @@ struct Batch {
         return out;
     }
 
-    std::vector<mslode::Center> center_list(const std::vector<mslode::Structure>& structures) const {
+    // (the drivers check the indices)
+    std::vector<mslode::Center> center_list() const {
         if (centers.ndim() != 2 || centers.shape(1) != 2) throw std::invalid_argument("centers must be (n, 2)");
         std::vector<mslode::Center> out(static_cast<size_t>(centers.shape(0)));
-        for (py::ssize_t c = 0; c < centers.shape(0); ++c) {
-            const int s = centers.data()[2 * c], a = centers.data()[2 * c + 1];
-            if (s < 0 || s >= static_cast<int>(structures.size()) || a < 0 || a >= structures[static_cast<size_t>(s)].n_atoms) {
-                throw std::invalid_argument("center index out of range");
-            }
-            out[static_cast<size_t>(c)] = {s, a};
-        }
+        for (py::ssize_t c = 0; c < centers.shape(0); ++c) out[static_cast<size_t>(c)] = {centers.data()[2 * c], centers.data()[2 * c + 1]};
         return out;
     }
 };
@@ -93,7 +92,7 @@ void run_interruptible(Driver&& driver) {
 
 py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, const Batch& batch) {
     const auto structures = batch.structures();
-    const auto centers = batch.center_list(structures);
+    const auto centers = batch.center_list();
     py::array_t<double> out({static_cast<py::ssize_t>(centers.size()),
                              static_cast<py::ssize_t>(expansion.channels().size()),
                              static_cast<py::ssize_t>(expansion.max_radial()),
@@ -105,60 +104,66 @@ py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, c
     return out;
 }
 
-py::tuple invariant_values(const mslode::AtomicExpansion& f, const mslode::AtomicExpansion& g, bool symmetric,
-                           const Batch& batch) {
-    const bool same = (&f == &g);
-    if (symmetric && !same) throw std::invalid_argument("symmetric compression needs the same expansion twice");
-    if (f.max_angular() != g.max_angular()) throw std::invalid_argument("the two expansions need the same max_angular");
-    const mslode::InvariantCoupling coupling(f.channels().size(), f.max_radial(), g.channels().size(), g.max_radial(),
-                                             f.max_angular(), symmetric);
+mslode::BlockShape block_shape(const mslode::AtomicExpansion& e) {
+    return {e.channels().size(), e.max_radial(), e.max_angular()};
+}
+
+std::vector<int> selection(const std::optional<CArray<int>>& selected) {
+    if (!selected) return {};
+    if (selected->size() == 0) throw std::invalid_argument("the selection of features is empty");
+    return std::vector<int>(selected->data(), selected->data() + selected->size());
+}
+
+template <size_t Columns>
+py::array_t<int> label_array(const std::vector<std::array<int, Columns>>& labels) {
+    py::array_t<int> out({static_cast<py::ssize_t>(labels.size()), static_cast<py::ssize_t>(Columns)});
+    for (size_t k = 0; k < labels.size(); ++k)
+        for (size_t c = 0; c < Columns; ++c) out.mutable_data()[Columns * k + c] = labels[k][c];
+    return out;
+}
+
+// One row per centre, or per-structure sums when `center_blocks` (the block
+// of each centre) is given: (n_structures, n_blocks, output_size).
+py::array_t<double> coupled_values(const mslode::AtomicExpansion& f, const mslode::AtomicExpansion& g,
+                                   const mslode::Coupling& coupling, const Batch& batch,
+                                   const std::optional<CArray<int>>& center_blocks, int n_blocks) {
     const auto structures = batch.structures();
-    const auto centers = batch.center_list(structures);
-    py::array_t<double> out({static_cast<py::ssize_t>(centers.size()), static_cast<py::ssize_t>(coupling.n_features())});
+    const auto centers = batch.center_list();
+    const auto width = static_cast<py::ssize_t>(coupling.output_size());
+    std::optional<mslode::StructureSums> sums;
+    py::array_t<double> out;
+    if (center_blocks) {
+        sums = mslode::StructureSums{std::vector<int>(center_blocks->data(), center_blocks->data() + center_blocks->size()),
+                                     n_blocks};
+        out = py::array_t<double>({static_cast<py::ssize_t>(structures.size()), static_cast<py::ssize_t>(n_blocks), width});
+    } else {
+        out = py::array_t<double>({static_cast<py::ssize_t>(centers.size()), width});
+    }
     double* o = out.mutable_data();
     run_interruptible([&](const mslode::StopCheck& check) {
-        mslode::compute_invariants(f, g, same, coupling, structures, centers, o, check);
+        mslode::compute_features(f, g, &f == &g, coupling, structures, centers, o, check, sums ? &*sums : nullptr);
     });
-    const auto labels = coupling.labels(f.max_radial());
-    py::array_t<int> label_array({static_cast<py::ssize_t>(labels.size()), py::ssize_t{5}});
-    for (size_t k = 0; k < labels.size(); ++k) {
-        for (size_t c = 0; c < 5; ++c) label_array.mutable_data()[5 * k + c] = labels[k][c];
-    }
-    return py::make_tuple(out, label_array);
+    return out;
 }
 
 // First pair of atoms closer than `threshold` (including periodic images),
 // as (structure, i, j, distance), or None.
 py::object find_close_pair(const Batch& batch, double threshold) {
     const auto structures = batch.structures();
-    for (size_t s = 0; s < structures.size(); ++s) {
-        const auto& st = structures[s];
-        if (st.n_atoms == 0) continue;
-        const mslode::CellList cells(st, threshold);
-        for (int i = 0; i < st.n_atoms; ++i) {
-            int found = -1;
-            double distance = 0.0;
-            cells.for_each_neighbour(i, [&](int j, double, double, double, double d2) {
-                if (found < 0) {
-                    found = j;
-                    distance = std::sqrt(d2);
-                }
-            });
-            if (found >= 0) return py::make_tuple(static_cast<int>(s), i, found, distance);
-        }
-    }
-    return py::none();
+    std::optional<mslode::ClosePair> pair;
+    run_interruptible([&](const mslode::StopCheck& check) { pair = mslode::first_close_pair(structures, threshold, check); });
+    if (!pair) return py::none();
+    return py::make_tuple(pair->structure, pair->i, pair->j, pair->distance);
 }
 
-mslode::PotentialHypers potential_hypers(double cutoff, double gaussian_width, int max_radial, int max_angular,
-                                         double center_atom_weight, double potential_exponent, double spline_accuracy) {
-    mslode::PotentialHypers h;
+mslode::BasisHypers basis_hypers(double cutoff, double gaussian_width, int max_radial, int max_angular,
+                                 double center_atom_weight, double spline_accuracy) {
+    mslode::BasisHypers h;
     h.cutoff = cutoff;
     h.gaussian_width = gaussian_width;
     h.max_radial = max_radial;
     h.max_angular = max_angular;
     h.center_atom_weight = center_atom_weight;
-    h.potential_exponent = potential_exponent;
     h.spline_accuracy = spline_accuracy;
     return h;
 }
@@ -181,14 +186,9 @@ void bind_features(py::module_& m) {
         m, "DensityExpansion")
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double cutoff_width,
                          double center_atom_weight, std::vector<int> species, double spline_accuracy) {
-                 mslode::DensityHypers h;
-                 h.cutoff = cutoff;
-                 h.gaussian_width = gaussian_width;
-                 h.max_radial = max_radial;
-                 h.max_angular = max_angular;
-                 h.cutoff_width = cutoff_width;
-                 h.center_atom_weight = center_atom_weight;
-                 h.spline_accuracy = spline_accuracy;
+                 const mslode::DensityHypers h{
+                     basis_hypers(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy),
+                     cutoff_width};
                  py::gil_scoped_release release;
                  return std::make_shared<mslode::DensityExpansion>(h, species);
              }),
@@ -201,8 +201,9 @@ void bind_features(py::module_& m) {
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double potential_exponent,
                          double spline_accuracy) {
                  // the table does not depend on the centre weight
-                 const auto h = potential_hypers(cutoff, gaussian_width, max_radial, max_angular, 1.0,
-                                                 potential_exponent, spline_accuracy);
+                 const mslode::PotentialHypers h{
+                     basis_hypers(cutoff, gaussian_width, max_radial, max_angular, 1.0, spline_accuracy),
+                     potential_exponent};
                  py::gil_scoped_release release;
                  return std::const_pointer_cast<mslode::PotentialRadialTable>(mslode::PotentialExpansion::make_radial_table(h));
              }),
@@ -217,8 +218,9 @@ void bind_features(py::module_& m) {
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double center_atom_weight,
                          double potential_exponent, std::vector<int> species, double spline_accuracy,
                          std::shared_ptr<mslode::PotentialRadialTable> table) {
-                 const auto h = potential_hypers(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight,
-                                                 potential_exponent, spline_accuracy);
+                 const mslode::PotentialHypers h{
+                     basis_hypers(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy),
+                     potential_exponent};
                  py::gil_scoped_release release;
                  if (table) return std::make_shared<mslode::PotentialExpansion>(h, species, table);
                  return std::make_shared<mslode::PotentialExpansion>(h, species);
@@ -243,7 +245,34 @@ void bind_features(py::module_& m) {
              }, py::arg("d"), "Tabulated P_nl(d) and derivatives (spline, then far-field series).");
 
     m.def("find_close_pair", &find_close_pair, py::arg("batch"), py::arg("threshold"));
-    m.def("compute_invariants", &invariant_values, py::arg("f"), py::arg("g"), py::arg("symmetric"), py::arg("batch"),
-          "Invariants of two expansions: (values (n_centers, n_features), labels (n_features, 5) as "
-          "(channel1, n1, channel2, n2, l)).");
+    py::class_<mslode::Coupling, std::shared_ptr<mslode::Coupling>>(m, "Coupling")
+        .def_property_readonly("output_size", &mslode::Coupling::output_size);
+
+    py::class_<mslode::InvariantCoupling, mslode::Coupling, std::shared_ptr<mslode::InvariantCoupling>>(
+        m, "InvariantCoupling", "Invariants of two expansions' blocks, all or selected (indices in the full set).")
+        .def(py::init([](const mslode::AtomicExpansion& f, const mslode::AtomicExpansion& g, bool symmetric,
+                         std::optional<CArray<int>> selected) {
+                 return std::make_shared<mslode::InvariantCoupling>(block_shape(f), block_shape(g), symmetric,
+                                                                    selection(selected));
+             }),
+             py::arg("f"), py::arg("g"), py::arg("symmetric"), py::arg("selected") = py::none())
+        .def_property_readonly("labels", [](const mslode::InvariantCoupling& c) { return label_array(c.labels()); },
+                               "(n_features, 5): channel1, n1, channel2, n2, l.");
+
+    py::class_<mslode::EquivariantCoupling, mslode::Coupling, std::shared_ptr<mslode::EquivariantCoupling>>(
+        m, "EquivariantCoupling", "Order-lambda equivariants of two expansions' blocks, all or selected.")
+        .def(py::init([](const mslode::AtomicExpansion& f, const mslode::AtomicExpansion& g, int lambda, int parity,
+                         std::optional<CArray<int>> selected) {
+                 return std::make_shared<mslode::EquivariantCoupling>(block_shape(f), block_shape(g), lambda, parity,
+                                                                      selection(selected));
+             }),
+             py::arg("f"), py::arg("g"), py::arg("lambda_"), py::arg("parity"), py::arg("selected") = py::none())
+        .def_property_readonly("n_features", &mslode::EquivariantCoupling::n_features)
+        .def_property_readonly("labels", [](const mslode::EquivariantCoupling& c) { return label_array(c.labels()); },
+                               "(n_features, 6): channel1, n1, l1, channel2, n2, l2.");
+
+    m.def("compute_coupled", &coupled_values, py::arg("f"), py::arg("g"), py::arg("coupling"), py::arg("batch"),
+          py::arg("center_blocks") = py::none(), py::arg("n_blocks") = 0,
+          "Features of a coupling: (n_centers, output_size), or per-structure sums (n_structures, n_blocks, "
+          "output_size) when center_blocks gives each centre's block; per centre the output is [mu][feature].");
 }

@@ -31,10 +31,6 @@ py::array_t<double> spherical_harmonics(CArray xyz, int max_angular) {
 }
 
 py::array_t<double> real_cg(int l1, int l2, int lambda) {
-    if (std::max({l1, l2, lambda}) > mslode::kMaxCouplingAngular) {
-        throw std::invalid_argument("Clebsch-Gordan coefficients are supported up to l = " +
-                                    std::to_string(mslode::kMaxCouplingAngular));
-    }
     auto block = mslode::real_clebsch_gordan(l1, l2, lambda);
     py::array_t<double> out({2 * l1 + 1, 2 * l2 + 1, 2 * lambda + 1});
     std::copy(block.begin(), block.end(), out.mutable_data());

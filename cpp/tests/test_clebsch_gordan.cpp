@@ -94,7 +94,7 @@ void test_3j_stretched_closed_form() {
 }
 
 void test_3j_symmetries_and_orthogonality() {
-    const int L = mslode::kMaxCouplingAngular;
+    const int L = mslode::kMaxAngular;
     for (int j1 = 0; j1 <= 6; ++j1) {
         for (int j2 = 0; j2 <= 6; ++j2) {
             for (int j3 = std::abs(j1 - j2); j3 <= j1 + j2; ++j3) {
@@ -332,11 +332,11 @@ void test_cache_and_errors() {
     check::truth("cached block equals direct computation", *first == direct);
     bool threw = false;
     try {
-        cache.get(mslode::kMaxCouplingAngular + 1, 1, mslode::kMaxCouplingAngular);
+        cache.get(mslode::kMaxAngular + 1, 1, mslode::kMaxAngular);
     } catch (const std::invalid_argument&) {
         threw = true;
     }
-    check::truth("cache rejects l above kMaxCouplingAngular", threw);
+    check::truth("cache rejects l above kMaxAngular", threw);
     threw = false;
     try {
         real_clebsch_gordan(1, 1, 3);

@@ -3,6 +3,7 @@
 // std::bad_alloc), a failing item stops the others early, and a stop check
 // cancels a driver (Cancelled) from the calling thread only, with results
 // unchanged when it never fires.
+#include <mslode/close_pair.hpp>
 #include <mslode/compute.hpp>
 #include <mslode/density_expansion.hpp>
 
@@ -147,11 +148,93 @@ void test_driver_cancellation() {
         const mslode::InvariantCoupling coupling(3, 4, 3, 4, 3, true);
         const Fixture big(5000);
         std::vector<double> o(big.centers.size() * static_cast<size_t>(coupling.n_features()));
-        mslode::compute_invariants(rho, rho, true, coupling, big.structures, big.centers, o.data(), [] { return true; });
+        mslode::compute_features(rho, rho, true, coupling, big.structures, big.centers, o.data(), [] { return true; });
     } catch (const mslode::Cancelled&) {
         cancelled = true;
     }
-    check::truth("compute_invariants throws Cancelled", cancelled);
+    check::truth("compute_features throws Cancelled", cancelled);
+}
+
+// first_close_pair searches structures in parallel but answers as a search
+// in structure order would: the lowest structure with a close pair (or an
+// error), its lowest atom i, whatever the number of threads.
+void test_first_close_pair_in_order() {
+    const int S = 300, atoms = 6;
+    std::vector<double> positions(static_cast<size_t>(S * atoms * 3));
+    std::vector<int> types(static_cast<size_t>(S * atoms), 1);
+    std::vector<mslode::Structure> structures(static_cast<size_t>(S));
+    for (int s = 0; s < S; ++s) {
+        double* r = &positions[static_cast<size_t>(s * atoms * 3)];
+        for (int a = 0; a < atoms; ++a) {  // 2 Å apart on a line
+            r[3 * a] = 2.0 * a;
+            r[3 * a + 1] = 0.1 * s;
+            r[3 * a + 2] = 0.0;
+        }
+        structures[static_cast<size_t>(s)].positions = r;
+        structures[static_cast<size_t>(s)].types = &types[static_cast<size_t>(s * atoms)];
+        structures[static_cast<size_t>(s)].n_atoms = atoms;
+    }
+    auto squeeze = [&](int s, int a, double gap) {  // atom a + 1 moved to `gap` from a
+        double* r = &positions[static_cast<size_t>((s * atoms + a + 1) * 3)];
+        r[0] = 2.0 * a + gap;
+    };
+    // close pairs in structures 297, 123 (atoms 3-4 and, closer, 1-2) and 200
+    squeeze(297, 0, 0.3);
+    squeeze(123, 3, 0.4);
+    squeeze(123, 1, 0.2);
+    squeeze(200, 2, 0.1);
+    auto answer = [&](int threads) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#else
+        (void)threads;
+#endif
+        return mslode::first_close_pair(structures, 0.5);
+    };
+    bool same = true;
+    for (int repeat = 0; repeat < 5; ++repeat) {
+        for (int threads : {1, 2, 4}) {
+            const auto pair = answer(threads);
+            same = same && pair && pair->structure == 123 && pair->i == 1 && pair->j == 2 &&
+                   std::abs(pair->distance - 0.2) < 1e-12;
+        }
+    }
+    check::truth("first close pair: structure 123, atoms 1-2, at 0.2 Å, for 1, 2, 4 threads", same);
+    check::truth("no close pair below 0.05 Å", !mslode::first_close_pair(structures, 0.05));
+
+    // an error counts where it happens: before the first close pair it is thrown,
+    // after it the pair is the answer
+    mslode::Structure singular = structures[0];
+    singular.pbc = {true, false, false};  // a zero lattice vector
+    auto with_error_at = [&](int s) {
+        std::vector<mslode::Structure> copy = structures;
+        copy[static_cast<size_t>(s)] = singular;
+        return copy;
+    };
+    bool threw = false;
+    for (int threads : {1, 2, 4}) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        try {
+            mslode::first_close_pair(with_error_at(50), 0.5);
+        } catch (const std::invalid_argument&) {
+            threw = true;
+        }
+    }
+    check::truth("an error in structure 50 (before 123) is thrown", threw);
+    bool found = true;
+    for (int threads : {1, 2, 4}) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        const auto pair = mslode::first_close_pair(with_error_at(250), 0.5);
+        found = found && pair && pair->structure == 123;
+    }
+    check::truth("an error in structure 250 (after 123) is not reached", found);
+#ifdef _OPENMP
+    omp_set_num_threads(2);
+#endif
 }
 
 }  // namespace
@@ -163,5 +246,6 @@ int main() {
     test_first_error_keeps_type();
     test_stop_flag_owner_only();
     test_driver_cancellation();
+    test_first_close_pair_in_order();
     return check::finish("test_parallel");
 }

@@ -1,8 +1,9 @@
-// Real spherical harmonics (SPEC §2): pins the sphericart/featomic convention
-// (no Condon–Shortley phase; m < 0 ∝ sin(|m|φ), m > 0 ∝ cos(mφ); index
-// l*l + l + m) against paths that share no code with the header:
+// Real spherical harmonics (docs/conventions.md, "Spherical harmonics"): pins
+// the sphericart/featomic convention (no Condon–Shortley phase; m < 0 ∝
+// sin(|m|φ), m > 0 ∝ cos(mφ); index l*l + l + m) against paths that share no
+// code with the header:
 //   - closed forms for l <= 3;
-//   - an explicit-polynomial / trigonometric evaluation for every l <= 12;
+//   - an explicit-polynomial / trigonometric evaluation for every l <= kMaxAngular;
 //   - std::sph_legendre where the standard library has it;
 //   - the addition theorem and orthonormality by quadrature (normalisation);
 //   - compute() on non-unit vectors against compute_unit().
@@ -21,7 +22,7 @@ using mslode::SphericalHarmonics;
 namespace {
 
 const double kPi = 3.14159265358979323846;
-constexpr int kL = mslode::kMaxAngularSupported;  // 12
+constexpr int kL = mslode::kMaxAngular;
 
 std::string lm_name(const char* what, int l, int m) {
     return std::string(what) + " l=" + std::to_string(l) + " m=" + std::to_string(m);
@@ -161,7 +162,8 @@ void test_closed_forms() {
             }
         }
     }
-    // The vector convention of SPEC §4: (μ = -1, 0, 1) ↔ (y, z, x), positive.
+    // The vector convention (docs/conventions.md, "Cartesian tensors"):
+    // (μ = -1, 0, 1) ↔ (y, z, x), positive.
     sh.compute_unit(0.0, 1.0, 0.0, out.data());
     check::truth("Y_1,-1(ŷ) > 0", out[lm_index(1, -1)] > 0.0);
     sh.compute_unit(1.0, 0.0, 0.0, out.data());
@@ -187,7 +189,7 @@ void test_explicit_all_l() {
 }
 
 void test_std_sph_legendre() {
-#if defined(__STDCPP_MATH_SPEC_FUNCS__) || defined(__cpp_lib_math_special_functions)
+#if defined(__cpp_lib_math_special_functions)
     // std::sph_legendre(l, m, θ) = Y_lm(θ, 0) of the complex harmonics WITH
     // the Condon–Shortley phase; undo it for the real, phase-free convention.
     SphericalHarmonics sh(kL);
@@ -315,7 +317,7 @@ void test_errors() {
     } catch (const std::invalid_argument&) {
         threw = true;
     }
-    check::truth("max_angular > kMaxAngularSupported throws", threw);
+    check::truth("max_angular > kMaxAngular throws", threw);
     threw = false;
     try {
         SphericalHarmonics bad(-1);

@@ -1,11 +1,13 @@
-// The interface every local expansion ⟨a n l m|F_i⟩ implements (density now,
-// potentials next): one virtual level, no hierarchy beneath it.
+// The interface every local expansion ⟨a n l m|F_i⟩ implements (the density
+// and the potential): one virtual level, no hierarchy beneath it.
 //
 // Coefficients of one centre are a flat block [channel][n][l*l + l + m].
 #pragma once
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "pair_contraction.hpp"
@@ -24,9 +26,17 @@ struct Workspace {
 
 class AtomicExpansion {
 public:
-    // Whatever a calculator precomputes once per structure (a cell list, ...).
-    struct Prepared {
+    // Whatever a calculator precomputes once per structure (a cell list, ...),
+    // marked with the expansion that made it: another expansion's data has
+    // another layout (and species, cut-off, ...), so expand() refuses it.
+    class Prepared {
+    public:
         virtual ~Prepared() = default;
+        const AtomicExpansion* owner() const { return owner_; }
+
+    private:
+        friend class AtomicExpansion;
+        const AtomicExpansion* owner_ = nullptr;
     };
 
     virtual ~AtomicExpansion() = default;
@@ -37,14 +47,34 @@ public:
 
     int block_size() const { return channels().size() * max_radial() * lm_size(max_angular()); }
 
-    virtual std::unique_ptr<const Prepared> prepare(const Structure& structure) const = 0;
+    std::unique_ptr<const Prepared> prepare(const Structure& structure) const {
+        check_structure(structure);
+        std::unique_ptr<Prepared> prepared = prepare_structure(structure);
+        prepared->owner_ = this;
+        return prepared;
+    }
 
     // Writes the block_size() coefficients of centre `center` into `out`;
+    // `prepared` must come from this expansion's prepare() of `structure`,
     // `work` is caller-owned working memory (one per thread).
-    virtual void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                        Workspace& work) const = 0;
+    void expand(const Structure& structure, const Prepared& prepared, int center, double* out, Workspace& work) const {
+        if (prepared.owner() != this) {
+            throw std::invalid_argument("expand: the prepared data was made by another expansion's prepare()");
+        }
+        if (center < 0 || center >= structure.n_atoms) {
+            throw std::invalid_argument("expand: centre " + std::to_string(center) + " is not an atom of the structure (" +
+                                        std::to_string(structure.n_atoms) + " atoms)");
+        }
+        expand_center(structure, prepared, center, out, work);
+    }
 
 protected:
+    // What the implementations provide; prepare() and expand() check around them.
+    virtual std::unique_ptr<Prepared> prepare_structure(const Structure& structure) const = 0;
+    // `prepared` is known to be this expansion's own (a static_cast is safe).
+    virtual void expand_center(const Structure& structure, const Prepared& prepared, int center, double* out,
+                               Workspace& work) const = 0;
+
     // Zeroes a centre's block and adds the centre's own source, which sits at
     // d = 0 where only l = 0 survives: center_radial[n] = f_n0(0) Y_00.
     void start_block(int center_type, double weight, const std::vector<double>& center_radial, double* out) const {

@@ -1,5 +1,6 @@
 // Wigner 3j symbols and Clebsch–Gordan coefficients, the latter transformed
-// to the real spherical-harmonic basis of spherical_harmonics.hpp (SPEC §4).
+// to the real spherical-harmonic basis of spherical_harmonics.hpp
+// (docs/conventions.md, "Equivariants").
 #pragma once
 
 #include <algorithm>
@@ -13,12 +14,12 @@
 #include <tuple>
 #include <vector>
 
+#include "limits.hpp"
+
 namespace mslode {
 
-constexpr int kMaxCouplingAngular = 10;
-
 namespace detail {
-// log(n!) table; exact enough for the Racah sum up to l = 10 in double.
+// log(n!) table; exact enough for the Racah sum up to kMaxAngular in double.
 inline double log_factorial(int n) { return std::lgamma(static_cast<double>(n) + 1.0); }
 }  // namespace detail
 
@@ -77,6 +78,10 @@ inline std::complex<double> real_from_complex(int m, int mp) {
 // transform is purely imaginary and we keep its imaginary part (a constant
 // phase that leaves equivariance intact).
 inline std::vector<double> real_clebsch_gordan(int l1, int l2, int lambda) {
+    if (std::max({l1, l2, lambda}) > kMaxAngular) {
+        throw std::invalid_argument("Clebsch-Gordan coefficients are supported up to l = " +
+                                    std::to_string(kMaxAngular));
+    }
     if (l1 < 0 || l2 < 0 || lambda < std::abs(l1 - l2) || lambda > l1 + l2) {
         throw std::invalid_argument("real_clebsch_gordan: need |l1-l2| <= lambda <= l1+l2");
     }
@@ -117,11 +122,8 @@ inline std::vector<double> real_clebsch_gordan(int l1, int l2, int lambda) {
 // values owned by whoever couples features; nothing global.
 class ClebschGordanCache {
 public:
+    // Throws what real_clebsch_gordan throws (nothing invalid is cached).
     std::shared_ptr<const std::vector<double>> get(int l1, int l2, int lambda) const {
-        if (std::max({l1, l2, lambda}) > kMaxCouplingAngular) {
-            throw std::invalid_argument("Clebsch-Gordan coefficients are supported up to l = " +
-                                        std::to_string(kMaxCouplingAngular));
-        }
         std::lock_guard<std::mutex> lock(mutex_);
         auto key = std::make_tuple(l1, l2, lambda);
         auto it = blocks_.find(key);

@@ -2,6 +2,7 @@
 // per thread. Structures are prepared (cell lists, ...) first, in parallel.
 #pragma once
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "atomic_expansion.hpp"
+#include "coupling.hpp"
 #include "invariants.hpp"
 #include "parallel.hpp"
 
@@ -22,6 +24,41 @@ struct Center {
 };
 
 namespace detail {
+inline void check_centers(const std::vector<Structure>& structures, const std::vector<Center>& centers) {
+    for (size_t c = 0; c < centers.size(); ++c) {
+        const Center& center = centers[c];
+        const bool known = center.structure >= 0 && center.structure < static_cast<int>(structures.size());
+        if (!known || center.atom < 0 || center.atom >= structures[static_cast<size_t>(center.structure)].n_atoms) {
+            throw std::invalid_argument(
+                "centre " + std::to_string(c) + " = (structure " + std::to_string(center.structure) + ", atom " +
+                std::to_string(center.atom) + ") is out of range: " + std::to_string(structures.size()) + " structures" +
+                (known ? ", that one has " + std::to_string(structures[static_cast<size_t>(center.structure)].n_atoms) +
+                             " atoms"
+                       : std::string()));
+        }
+    }
+}
+
+inline BlockShape block_shape(const AtomicExpansion& expansion) {
+    return {expansion.channels().size(), expansion.max_radial(), expansion.max_angular()};
+}
+
+// A coupling works on blocks of the shapes it was made for; `same` (one
+// expansion computed once per centre) must mean one object passed twice.
+inline void check_coupling(const AtomicExpansion& f, const AtomicExpansion& g, bool same, const Coupling& coupling) {
+    if (same && &f != &g) throw std::invalid_argument("same = true needs one expansion passed as both f and g");
+    if (f.max_angular() != g.max_angular()) throw std::invalid_argument("the two expansions need the same max_angular");
+    const BlockShape shape_f = block_shape(f), shape_g = block_shape(g);
+    if (coupling.shape_f() != shape_f) {
+        throw std::invalid_argument("the coupling was made for F blocks of " + coupling.shape_f().describe() +
+                                    ", but f has " + shape_f.describe());
+    }
+    if (coupling.shape_g() != shape_g) {
+        throw std::invalid_argument("the coupling was made for G blocks of " + coupling.shape_g().describe() +
+                                    ", but g has " + shape_g.describe());
+    }
+}
+
 // Errors about one structure's data (std::invalid_argument) get its index;
 // anything else (std::bad_alloc, ...) keeps its type.
 inline std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepare_all(
@@ -60,6 +97,7 @@ inline std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepare_all
 // out: (centers.size(), expansion.block_size())
 inline void compute_expansion(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
                               const std::vector<Center>& centers, double* out, const StopCheck& stop_check = {}) {
+    detail::check_centers(structures, centers);
     StopFlag stop(stop_check);
     const auto prepared = detail::prepare_all(expansion, structures, stop);
     const long long n = static_cast<long long>(centers.size());
@@ -83,25 +121,86 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     errors.rethrow();
 }
 
-// out: (centers.size(), coupling.n_features()); `same` means F and G are the
-// same expansion, computed once per centre.
-inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& g, bool same,
-                               const InvariantCoupling& coupling, const std::vector<Structure>& structures,
-                               const std::vector<Center>& centers, double* out, const StopCheck& stop_check = {}) {
-    if (f.max_angular() != g.max_angular()) throw std::invalid_argument("the two expansions need the same max_angular");
+// Per-structure sums instead of one row per centre: centre c adds its output
+// to row (structure, block_of_center[c]) of an (n_structures, blocks,
+// output_size) array. Centres must come grouped by structure (as
+// select_centers gives them) for the sums to stay in thread-local rows.
+struct StructureSums {
+    std::vector<int> block_of_center;
+    int blocks = 0;
+};
+
+namespace detail {
+inline void check_sums(const StructureSums& sums, const std::vector<Center>& centers) {
+    if (sums.blocks < 1) throw std::invalid_argument("per-structure sums need at least one block");
+    if (sums.block_of_center.size() != centers.size()) {
+        throw std::invalid_argument("per-structure sums need one block index per centre: got " +
+                                    std::to_string(sums.block_of_center.size()) + " for " +
+                                    std::to_string(centers.size()) + " centres");
+    }
+    for (size_t c = 0; c < centers.size(); ++c) {
+        const int b = sums.block_of_center[c];
+        if (b < 0 || b >= sums.blocks) throw std::invalid_argument("centre " + std::to_string(c) + " has block " +
+                                                                   std::to_string(b) + ", not in [0, " +
+                                                                   std::to_string(sums.blocks) + ")");
+        if (c > 0 && centers[c].structure < centers[c - 1].structure) {
+            throw std::invalid_argument("per-structure sums need the centres grouped by structure, in order");
+        }
+    }
+}
+}  // namespace detail
+
+// The features of a coupling (invariants, equivariants, selections of them)
+// of two expansions. out: (centers.size(), coupling.output_size()), or with
+// `sums` (n_structures, sums->blocks, coupling.output_size()). `same` means F
+// and G are the same expansion (&f == &g), computed once per centre; a
+// coupling that needs one expansion (a symmetric one) refuses two.
+inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g, bool same, const Coupling& coupling,
+                             const std::vector<Structure>& structures, const std::vector<Center>& centers, double* out,
+                             const StopCheck& stop_check = {}, const StructureSums* sums = nullptr) {
+    detail::check_coupling(f, g, same, coupling);
+    if (coupling.needs_one_expansion() && &f != &g) {
+        throw std::invalid_argument("a symmetric coupling needs the same expansion as f and g");
+    }
+    detail::check_centers(structures, centers);
+    if (sums != nullptr) detail::check_sums(*sums, centers);
     StopFlag stop(stop_check);
     const auto prepared_f = detail::prepare_all(f, structures, stop);
     const auto prepared_g = same ? decltype(prepared_f)() : detail::prepare_all(g, structures, stop);
     const long long n = static_cast<long long>(centers.size());
-    const size_t width = static_cast<size_t>(coupling.n_features());
+    const size_t width = static_cast<size_t>(coupling.output_size());
+    if (sums != nullptr) std::fill(out, out + structures.size() * static_cast<size_t>(sums->blocks) * width, 0.0);
     FirstError errors;
 #pragma omp parallel
     {
         Workspace scratch;
-        std::vector<double> block_f, block_g, coupling_scratch;
+        std::vector<double> block_f, block_g, coupling_scratch, row, rows;
+        std::vector<char> touched;
+        int rows_structure = -1;  // the structure whose sums `rows` holds
+        // adds this thread's rows into the shared output (other threads may
+        // hold sums of the same structure)
+        auto flush = [&] {
+            for (int b = 0; b < static_cast<int>(touched.size()); ++b) {
+                if (!touched[static_cast<size_t>(b)]) continue;
+                double* target = out + (static_cast<size_t>(rows_structure) * static_cast<size_t>(sums->blocks) +
+                                        static_cast<size_t>(b)) * width;
+                const double* source = rows.data() + static_cast<size_t>(b) * width;
+                for (size_t k = 0; k < width; ++k) {
+#pragma omp atomic
+                    target[k] += source[k];
+                }
+                touched[static_cast<size_t>(b)] = 0;
+            }
+            std::fill(rows.begin(), rows.end(), 0.0);
+        };
         errors.run([&] {  // std::bad_alloc must not escape the parallel region
             block_f.resize(static_cast<size_t>(f.block_size()));
             if (!same) block_g.resize(static_cast<size_t>(g.block_size()));
+            if (sums != nullptr) {
+                row.resize(width);
+                rows.assign(static_cast<size_t>(sums->blocks) * width, 0.0);
+                touched.assign(static_cast<size_t>(sums->blocks), 0);
+            }
         });
 #pragma omp for schedule(dynamic, 16)
         for (long long c = 0; c < n; ++c) {
@@ -111,10 +210,23 @@ inline void compute_invariants(const AtomicExpansion& f, const AtomicExpansion& 
             errors.run([&] {
                 f.expand(s, *prepared_f[static_cast<size_t>(center.structure)], center.atom, block_f.data(), scratch);
                 if (!same) g.expand(s, *prepared_g[static_cast<size_t>(center.structure)], center.atom, block_g.data(), scratch);
-                coupling.couple(block_f.data(), same ? block_f.data() : block_g.data(), out + static_cast<size_t>(c) * width,
-                                coupling_scratch);
+                const double* block_g_data = same ? block_f.data() : block_g.data();
+                if (sums == nullptr) {
+                    coupling.couple(block_f.data(), block_g_data, out + static_cast<size_t>(c) * width, coupling_scratch);
+                    return;
+                }
+                if (center.structure != rows_structure) {
+                    if (rows_structure >= 0) flush();
+                    rows_structure = center.structure;
+                }
+                coupling.couple(block_f.data(), block_g_data, row.data(), coupling_scratch);
+                const int b = sums->block_of_center[static_cast<size_t>(c)];
+                double* target = rows.data() + static_cast<size_t>(b) * width;
+                for (size_t k = 0; k < width; ++k) target[k] += row[k];
+                touched[static_cast<size_t>(b)] = 1;
             });
         }
+        if (sums != nullptr && rows_structure >= 0) flush();
     }
     stop.finish();  // an interruption wins over errors of the centres computed
     errors.rethrow();

@@ -1,5 +1,6 @@
-// ⟨a n l m|ρ_i⟩ of SPEC §1–2: Gaussians of width σ on every neighbour inside
-// the cut-off, a smooth cosine cut-off, one channel per neighbour species.
+// ⟨a n l m|ρ_i⟩ (docs/conventions.md, "Atom-centred density" and "Density
+// coefficients"): Gaussians of width σ on every neighbour inside the cut-off,
+// a smooth cosine cut-off, one channel per neighbour species.
 #pragma once
 
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "atomic_expansion.hpp"
+#include "basis_hypers.hpp"
 #include "density_radial.hpp"
 #include "gto_basis.hpp"
 #include "neighbour_list.hpp"
@@ -16,17 +18,11 @@
 
 namespace mslode {
 
-struct DensityHypers {
-    double cutoff = 4.0;
-    double gaussian_width = 0.3;
-    int max_radial = 6;
-    int max_angular = 4;
+struct DensityHypers : BasisHypers {
     double cutoff_width = 0.5;
-    double center_atom_weight = 1.0;
-    double spline_accuracy = 1e-8;
 };
 
-// f_c of SPEC §1 and its derivative.
+// f_c (docs/conventions.md, "Atom-centred density") and its derivative.
 inline void smooth_cutoff(double d, double cutoff, double width, double& value, double& derivative) {
     if (d >= cutoff) {
         value = 0.0;
@@ -70,12 +66,13 @@ public:
         CellList cells;
     };
 
-    std::unique_ptr<const Prepared> prepare(const Structure& structure) const override {
+private:
+    std::unique_ptr<Prepared> prepare_structure(const Structure& structure) const override {
         return std::make_unique<PreparedCells>(CellList(structure, hypers_.cutoff));
     }
 
-    void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                Workspace& work) const override {
+    void expand_center(const Structure& structure, const Prepared& prepared, int center, double* out,
+                       Workspace& work) const override {
         const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
         start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
         PairContraction& pairs = work.pairs;
@@ -91,16 +88,9 @@ public:
         pairs.contract(hypers_.max_radial, harmonics_, radial_, out);
     }
 
-private:
     static DensityHypers validated(const DensityHypers& h) {
-        auto positive = [](double x) { return x > 0.0 && std::isfinite(x); };
-        if (!positive(h.cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
-        if (!positive(h.gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
+        check_basis_hypers(h);
         if (!(h.cutoff_width >= 0.0 && h.cutoff_width <= h.cutoff)) throw std::invalid_argument("cutoff_width must be in [0, cutoff]");
-        if (!std::isfinite(h.center_atom_weight)) throw std::invalid_argument("center_atom_weight must be finite");
-        if (h.max_radial < 1 || h.max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
-        if (h.max_angular < 0 || h.max_angular > kMaxAngularSupported) throw std::invalid_argument("max_angular must be in [0, 12]");
-        if (!positive(h.spline_accuracy)) throw std::invalid_argument("spline_accuracy must be positive");
         return h;
     }
 

@@ -1,5 +1,5 @@
 // Radial integrals of one normalised Gaussian (width σ) at distance d, on the
-// orthonormal GTO basis (SPEC §2):
+// orthonormal GTO basis (docs/conventions.md, "Density coefficients"):
 //   c_nlm = Y_lm(r̂) ∫ R̃_n(r) r² dr ∫ dΩ Y_lm(x̂) g_σ(x - r)  =  Y_lm(r̂) I_nl(d)
 // with, for primitive k (a = 1/2σ² + 1/2σ_k², b = d/σ², z = b²/4a),
 //   I_kl(d) = (2πσ²)^(-3/2) 4π √π / 2^(l+2) Γ((k+l+3)/2)/Γ(l+3/2) a^(-(k+l+3)/2)
@@ -58,8 +58,8 @@ public:
     void operator()(double d, double* values, double* derivatives) const {
         const int N = basis_.max_radial();
         const double s2 = sigma_ * sigma_;
-        std::vector<double> prim(static_cast<size_t>(N)), dprim(static_cast<size_t>(N));
-        const auto& U = basis_.orthonormaliser();
+        const size_t width = static_cast<size_t>(N * (max_angular_ + 1));
+        std::vector<double> prim(width), dprim(width);  // [l*N + k]
         for (int l = 0; l <= max_angular_; ++l) {
             for (int k = 0; k < N; ++k) {
                 // b^l exp(-γ_k d²) M̃(α, β, κ d²) = σ^-2l G(d) of gaussian_gto_integral.hpp
@@ -68,19 +68,12 @@ public:
                 double g = 0.0, dg = 0.0;
                 gaussian_gto_radial(l, 0.5 * (k + l + 3), l + 1.5, kappa, gamma_[static_cast<size_t>(k)], d, g, dg);
                 const double p = prefactor_[static_cast<size_t>(l * N + k)];
-                prim[static_cast<size_t>(k)] = p * g;
-                dprim[static_cast<size_t>(k)] = p * dg;
-            }
-            for (int n = 0; n < N; ++n) {
-                double v = 0.0, dv = 0.0;
-                for (int k = 0; k < N; ++k) {
-                    v += U(n, k) * prim[static_cast<size_t>(k)];
-                    dv += U(n, k) * dprim[static_cast<size_t>(k)];
-                }
-                values[l * N + n] = v;
-                if (derivatives != nullptr) derivatives[l * N + n] = dv;
+                prim[static_cast<size_t>(l * N + k)] = p * g;
+                dprim[static_cast<size_t>(l * N + k)] = p * dg;
             }
         }
+        basis_.to_orthonormal(prim.data(), values, max_angular_ + 1);
+        if (derivatives != nullptr) basis_.to_orthonormal(dprim.data(), derivatives, max_angular_ + 1);
     }
 
 private:

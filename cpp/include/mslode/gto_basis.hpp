@@ -1,6 +1,6 @@
-// The `gto` radial basis of SPEC §2: primitives R_n(r) = r^n exp(-r²/2σ_n²),
-// σ_n = r_c max(√n, 1) / n_max, each scaled to unit norm, then orthonormalised
-// symmetrically (Löwdin) over r ∈ [0, ∞).
+// The `gto` radial basis (docs/conventions.md, "Radial basis"): primitives
+// R_n(r) = r^n exp(-r²/2σ_n²), σ_n = r_c max(√n, 1) / n_max, each scaled to
+// unit norm, then orthonormalised symmetrically (Löwdin) over r ∈ [0, ∞).
 #pragma once
 
 #include <Eigen/Dense>
@@ -9,13 +9,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "limits.hpp"
+
 namespace mslode {
 
 class GtoBasis {
 public:
     GtoBasis(double cutoff, int max_radial) : cutoff_(cutoff), max_radial_(max_radial) {
         if (!(cutoff > 0.0) || !std::isfinite(cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
-        if (max_radial < 1 || max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
+        check_max_radial(max_radial);
         const int N = max_radial;
         sigma_.resize(static_cast<size_t>(N));
         norm_.resize(static_cast<size_t>(N));
@@ -97,6 +99,28 @@ public:
     const Eigen::MatrixXd& overlap() const { return overlap_; }
     // S^{-1/2}: orthonormal R̃_n = Σ_k orthonormaliser(n, k) norm(k) r^k e^{-r²/2σ_k²}
     const Eigen::MatrixXd& orthonormaliser() const { return orthonormaliser_; }
+
+    // From the unit-norm primitives to the orthonormal functions, for data
+    // laid out as `blocks` blocks (one per l) of max_radial rows of `columns`
+    // values each (a value and its derivative go in separate calls):
+    //   out[(b N + n) columns + j] = Σ_k orthonormaliser(n, k) primitive[(b N + k) columns + j].
+    // A plain loop in k (not an Eigen product), so the sums are always
+    // accumulated in the same order.
+    void to_orthonormal(const double* primitive, double* out, int blocks, int columns = 1) const {
+        const int N = max_radial_;
+        const auto& U = orthonormaliser_;
+        for (int b = 0; b < blocks; ++b) {
+            const double* in = primitive + static_cast<size_t>(b) * N * columns;
+            double* o = out + static_cast<size_t>(b) * N * columns;
+            for (int n = 0; n < N; ++n) {
+                for (int j = 0; j < columns; ++j) {
+                    double acc = 0.0;
+                    for (int k = 0; k < N; ++k) acc += U(n, k) * in[static_cast<size_t>(k) * columns + j];
+                    o[static_cast<size_t>(n) * columns + j] = acc;
+                }
+            }
+        }
+    }
 
     // Orthonormal basis functions on a grid: out is (n_points, max_radial).
     Eigen::MatrixXd evaluate(const Eigen::VectorXd& r) const {

@@ -1,6 +1,7 @@
 // Confluent hypergeometric function 1F1(a; b; z) in the scaled, overflow-free
 // form M̃(a, b, z) = exp(-z) 1F1(a; b; z), for a, b > 0 and z >= 0: the
-// combination the GTO density radial integrals need (SPEC §2).
+// combination the GTO density radial integrals need (docs/conventions.md,
+// "Density coefficients").
 #pragma once
 
 #include <cmath>

@@ -1,6 +1,7 @@
-// ⟨a n l m|V_i⟩ of SPEC §1–2 for finite structures: the potential of the
-// smeared density of every atom of species a, near and far (no cut-off on
-// sources), on the local GTO basis of centre i. O(N²) pairs: a source closer
+// ⟨a n l m|V_i⟩ (docs/conventions.md, "Atom-centred potential" and "Potential
+// coefficients") for finite structures: the potential of the smeared density
+// of every atom of species a, near and far (no cut-off on sources), on the
+// local GTO basis of centre i. O(N²) pairs: a source closer
 // than the table's switch distance costs one spline lookup and
 // n_max (l_max+1)² products; a farther one only its K (l_max+1)² far-field
 // moments (PotentialRadialTable::FarFieldPowers), turned into coefficients
@@ -13,20 +14,16 @@
 #include <vector>
 
 #include "atomic_expansion.hpp"
+#include "basis_hypers.hpp"
 #include "gto_basis.hpp"
 #include "potential_radial.hpp"
 #include "spherical_harmonics.hpp"
 
 namespace mslode {
 
-struct PotentialHypers {
-    double cutoff = 4.0;  // sets the basis (σ_n), not which sources count
-    double gaussian_width = 0.3;
-    int max_radial = 6;
-    int max_angular = 4;
-    double center_atom_weight = 1.0;
+// (cutoff sets the basis only: every source counts, however far)
+struct PotentialHypers : BasisHypers {
     double potential_exponent = 1.0;
-    double spline_accuracy = 1e-8;
 };
 
 class PotentialExpansion final : public AtomicExpansion {
@@ -70,7 +67,8 @@ public:
         std::vector<double> x, y, z;
     };
 
-    std::unique_ptr<const Prepared> prepare(const Structure& structure) const override {
+private:
+    std::unique_ptr<Prepared> prepare_structure(const Structure& structure) const override {
         if (structure.periodic()) {
             throw std::invalid_argument("potential features of periodic structures are not implemented yet; "
                                         "give finite structures (pbc = False)");
@@ -101,8 +99,8 @@ public:
         return sources;
     }
 
-    void expand(const Structure& structure, const Prepared& prepared, int center, double* out,
-                Workspace& work) const override {
+    void expand_center(const Structure& structure, const Prepared& prepared, int center, double* out,
+                       Workspace& work) const override {
         const auto& sources = static_cast<const PreparedSources&>(prepared);
         const int C = channels_.size();
         start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
@@ -140,18 +138,11 @@ public:
         }
     }
 
-private:
     static PotentialHypers validated(const PotentialHypers& h) {
-        auto positive = [](double x) { return x > 0.0 && std::isfinite(x); };
-        if (!positive(h.cutoff)) throw std::invalid_argument("cutoff must be positive and finite");
-        if (!positive(h.gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
-        if (!std::isfinite(h.center_atom_weight)) throw std::invalid_argument("center_atom_weight must be finite");
-        if (h.max_radial < 1 || h.max_radial > 30) throw std::invalid_argument("max_radial must be in [1, 30]");
-        if (h.max_angular < 0 || h.max_angular > kMaxAngularSupported) throw std::invalid_argument("max_angular must be in [0, 12]");
+        check_basis_hypers(h);
         if (!(h.potential_exponent >= 1.0 && h.potential_exponent <= 6.0)) {
             throw std::invalid_argument("potential_exponent must be in [1, 6]");
         }
-        if (!positive(h.spline_accuracy)) throw std::invalid_argument("spline_accuracy must be positive");
         return h;
     }
 

@@ -1,5 +1,6 @@
-// Radial functions P_nl(d) of the potential of one smeared source (SPEC §1–2):
-// the coefficients of φ_σ^(p)(x - r) on the orthonormal GTO basis are
+// Radial functions P_nl(d) of the potential of one smeared source
+// (docs/conventions.md, "Smeared atoms" and "Potential coefficients"): the
+// coefficients of φ_σ^(p)(x - r) on the orthonormal GTO basis are
 // Y_lm(r̂) P_nl(|r|).
 //
 // Any exponent p > 0 goes through one path: φ_σ^(p) is a superposition of
@@ -106,7 +107,8 @@ public:
                 }
             }
         }
-        orthonormalise(prim.data(), dprim.data(), values, derivatives);
+        basis_.to_orthonormal(prim.data(), values, L + 1);
+        if (derivatives != nullptr) basis_.to_orthonormal(dprim.data(), derivatives, L + 1);
     }
 
     // The far-field series with `terms` terms (p = 1 needs one).
@@ -129,22 +131,21 @@ public:
                 dprim[static_cast<size_t>(l * N + k)] = dv;
             }
         }
-        orthonormalise(prim.data(), dprim.data(), values, derivatives);
+        basis_.to_orthonormal(prim.data(), values, L + 1);
+        if (derivatives != nullptr) basis_.to_orthonormal(dprim.data(), derivatives, L + 1);
     }
 
     // Tail coefficients of the orthonormal functions: (L+1, N, terms).
     std::vector<double> orthonormal_tail_coefficients(int terms) const {
+        if (terms < 1 || terms > kMaxTailTerms) {
+            throw std::invalid_argument("tail terms must be in [1, " + std::to_string(kMaxTailTerms) + "]");
+        }
         const int N = basis_.max_radial(), L = max_angular_;
-        std::vector<double> out(static_cast<size_t>((L + 1) * N * terms), 0.0);
-        const auto& U = basis_.orthonormaliser();
-        for (int l = 0; l <= L; ++l)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < terms; ++j) {
-                    double acc = 0.0;
-                    for (int k = 0; k < N; ++k)
-                        acc += U(n, k) * tail_coefficients_[(static_cast<size_t>(l * N + k)) * kMaxTailTerms + static_cast<size_t>(j)];
-                    out[(static_cast<size_t>(l * N + n)) * static_cast<size_t>(terms) + static_cast<size_t>(j)] = acc;
-                }
+        const size_t rows = static_cast<size_t>((L + 1) * N), J = static_cast<size_t>(terms);
+        std::vector<double> prim(rows * J), out(rows * J);
+        for (size_t row = 0; row < rows; ++row)
+            std::copy_n(&tail_coefficients_[row * kMaxTailTerms], J, &prim[row * J]);
+        basis_.to_orthonormal(prim.data(), out.data(), L + 1, terms);
         return out;
     }
 
@@ -155,22 +156,6 @@ private:
     struct Node {
         std::vector<Constants> constants;  // [l * N + k]
     };
-
-    void orthonormalise(const double* prim, const double* dprim, double* values, double* derivatives) const {
-        const int N = basis_.max_radial(), L = max_angular_;
-        const auto& U = basis_.orthonormaliser();
-        for (int l = 0; l <= L; ++l) {
-            for (int n = 0; n < N; ++n) {
-                double v = 0.0, dv = 0.0;
-                for (int k = 0; k < N; ++k) {
-                    v += U(n, k) * prim[l * N + k];
-                    dv += U(n, k) * dprim[l * N + k];
-                }
-                values[l * N + n] = v;
-                if (derivatives != nullptr) derivatives[l * N + n] = dv;
-            }
-        }
-    }
 
     // a = A exp(-t): the integrand over t is a bump near a ≈ (p/2+l)/d² of
     // width ~ (p/2+l)^-1/2, then a pure exponential exp(-(p/2+l) t). Unit

@@ -1,6 +1,7 @@
-// Real spherical harmonics Y_lm (SPEC §2): orthonormal on the sphere, the
-// sphericart/featomic sign convention (no Condon–Shortley phase), m < 0 ∝
-// sin(|m|φ), m > 0 ∝ cos(mφ). Values for (l, m) live at index l*l + l + m.
+// Real spherical harmonics Y_lm (docs/conventions.md, "Spherical harmonics"):
+// orthonormal on the sphere, the sphericart/featomic sign convention (no
+// Condon–Shortley phase), m < 0 ∝ sin(|m|φ), m > 0 ∝ cos(mφ). Values for
+// (l, m) live at index l*l + l + m.
 //
 // Evaluated from the Cartesian components of a unit vector with recurrences
 // on polynomials, so no trigonometric calls and no pole at z = ±1.
@@ -8,14 +9,12 @@
 
 #include <cmath>
 #include <stdexcept>
-#include <string>
 #include <vector>
 
+#include "limits.hpp"
 #include "simd.hpp"
 
 namespace mslode {
-
-constexpr int kMaxAngularSupported = 12;
 
 inline constexpr int lm_index(int l, int m) { return l * l + l + m; }
 inline constexpr int lm_size(int max_angular) { return (max_angular + 1) * (max_angular + 1); }
@@ -25,10 +24,7 @@ inline constexpr int lm_size(int max_angular) { return (max_angular + 1) * (max_
 class SphericalHarmonics {
 public:
     explicit SphericalHarmonics(int max_angular) : max_angular_(max_angular) {
-        if (max_angular < 0 || max_angular > kMaxAngularSupported) {
-            throw std::invalid_argument("max_angular must be in [0, " +
-                                        std::to_string(kMaxAngularSupported) + "]");
-        }
+        check_max_angular(max_angular);
         const int L = max_angular;
         norm_.assign(static_cast<size_t>(lm_size(L)), 0.0);
         for (int l = 0; l <= L; ++l) {
