@@ -1,4 +1,5 @@
-"""Wigner 3j symbols and (real) Clebsch-Gordan coefficients (SPEC §4).
+"""Wigner 3j symbols and (real) Clebsch-Gordan coefficients (docs/conventions.md,
+"Equivariants").
 
 References: sympy's exact 3j / CG values; for the real-basis coefficients,
 properties that pin both the basis convention and the overall phase:
@@ -16,7 +17,7 @@ from sympy.physics.wigner import wigner_3j as sympy_3j
 
 from mslode import _core
 
-L_COUPLING = 10  # largest l supported by real_clebsch_gordan
+L_COUPLING = _core.MAX_ANGULAR  # largest l supported by real_clebsch_gordan
 L_SMALL = 4
 
 
@@ -83,7 +84,7 @@ def test_real_cg_shape():
     assert C.shape == (5, 7, 9)
 
 
-@pytest.mark.parametrize("l1,l2", [(0, 0), (1, 1), (2, 1), (3, 3), (4, 2), (7, 3), (5, 5), (10, 10), (10, 3)])
+@pytest.mark.parametrize("l1,l2", [(0, 0), (1, 1), (2, 1), (3, 3), (4, 2), (7, 3), (5, 5), (10, 10), (10, 3), (12, 12), (12, 5)])
 def test_real_cg_orthogonality_and_completeness(l1, l2):
     lams = range(abs(l1 - l2), min(l1 + l2, L_COUPLING) + 1)
     # stack all (λ, μ) columns: they must be orthonormal, and complete when
@@ -158,7 +159,7 @@ def test_real_cg_equivariance_high_l():
     rng = np.random.default_rng(5)
     rotation = Rotation.random(rng=rng)
     r1, r2 = rng.normal(size=(2, 3))
-    for l1, l2, lam in [(10, 10, 10), (10, 9, 10), (7, 6, 2), (5, 10, 6)]:
+    for l1, l2, lam in [(10, 10, 10), (10, 9, 10), (7, 6, 2), (5, 10, 6), (12, 12, 12), (12, 11, 2)]:
         D = fitted_wigner_matrix(rotation, lam, rng)
         C = _core.real_clebsch_gordan(l1, l2, lam)
         before = couple(C, sph(r1, l1)[0], sph(r2, l2)[0])

@@ -1,21 +1,26 @@
 """mslode: multi-scale LODE features for machine learning of atomic-scale properties.
 
-The local density expansion ⟨a n l m|ρ_i⟩, its invariants (the SOAP power
-spectrum ρ⊗ρ), and the math primitives underneath (``mslode.math``).
-See SPEC.md of the project for the definitions.
+Expansions of the local density ⟨a n l m|ρ_i⟩ and of the potential of all
+atoms ⟨a n l m|V_i⟩ on one local basis, and their invariants (ρ⊗ρ, the SOAP
+power spectrum; ρ⊗V, multi-scale LODE; V⊗V) and equivariants, and the
+Cartesian ↔ spherical tensors of their targets (``mslode.tensors``). The definitions and
+conventions are in ``docs/conventions.md``.
 """
 
-from . import _core
-from .features import (
-    DensityExpansion,
-    ExpansionValues,
-    Invariants,
-    InvariantValues,
-    PotentialExpansion,
-    concatenate,
-)
+from . import _core, tensors
+from .couplings import Equivariants, Invariants
+from .features import DensityExpansion, PotentialExpansion
+from .values import EquivariantValues, ExpansionValues, InvariantValues, concatenate
 
 __version__ = "0.1.0"
+
+#: Largest ``max_radial`` the GTO basis accepts (the basis may refuse fewer,
+#: see :class:`DensityExpansion`).
+MAX_RADIAL: int = _core.MAX_RADIAL
+#: Largest ``max_angular`` (l_max) of the expansions.
+MAX_ANGULAR: int = _core.MAX_ANGULAR
+#: Atomic numbers run from 1 to this.
+MAX_ATOMIC_NUMBER: int = _core.MAX_ATOMIC_NUMBER
 
 
 def instruction_set() -> str:
@@ -33,10 +38,16 @@ def instruction_set() -> str:
 
 __all__ = [
     "DensityExpansion",
+    "Equivariants",
+    "EquivariantValues",
     "ExpansionValues",
     "Invariants",
     "InvariantValues",
+    "MAX_ANGULAR",
+    "MAX_ATOMIC_NUMBER",
+    "MAX_RADIAL",
     "PotentialExpansion",
     "concatenate",
     "instruction_set",
+    "tensors",
 ]

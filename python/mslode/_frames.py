@@ -116,12 +116,12 @@ def _check_atoms(positions: np.ndarray, numbers: np.ndarray, offsets: np.ndarray
             f"structure {s}: atom {a} is at {distance.max():.3g} Å from the origin "
             f"(limit {MAX_COORDINATE:.0e} Å); wrong units?"
         )
-    bad_number = (numbers < 1) | (numbers > 118)
+    bad_number = (numbers < 1) | (numbers > _core.MAX_ATOMIC_NUMBER)
     if bad_number.any():
         flat = int(np.argmax(bad_number))
         s, a = locate(flat)
         raise ValueError(
-            f"structure {s}: atom {a} has atomic number {numbers[flat]}; atomic numbers must be in 1..118"
+            f"structure {s}: atom {a} has atomic number {numbers[flat]}; atomic numbers must be in 1..{_core.MAX_ATOMIC_NUMBER}"
         )
 
 

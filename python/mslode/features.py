@@ -1,266 +1,107 @@
-"""Feature calculators: the density expansion ⟨a n l m|ρ_i⟩ and the invariants
-of two expansions (SPEC §1, §2, §4).
+"""Feature calculators: the expansions ⟨a n l m|ρ_i⟩ and ⟨a n l m|V_i⟩ and the
+invariants of two expansions (definitions: ``docs/conventions.md``).
 
-Calculators are defined by their hyper-parameters alone: they pickle as those
-and rebuild their tables on arrival, and one instance may be shared between
-threads (the C++ core is re-entrant and releases the GIL).
+Calculators are values, defined by their hyper-parameters alone: those are
+read-only attributes, equality and hashing follow them, ``set_params`` (the
+scikit-learn protocol, as ``get_params`` and ``sklearn.base.clone``) replaces
+them together with every table built from them. Calculators pickle as their
+parameters and rebuild their tables on arrival, and one instance may be
+shared between threads (the C++ core is re-entrant and releases the GIL).
 """
 
 from __future__ import annotations
 
-import numbers
-import threading
-from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from . import _core
+from ._calculator import _Calculator, _hyper_parameter, _State
+from ._checks import (
+    _check_atomic_numbers,
+    _check_center_species,
+    _check_int,
+    _check_max_radial,
+    _check_positive,
+    _check_real,
+    _check_spline_accuracy,
+)
 from ._frames import Frames, FrameBatch, as_frame_list, check_periodic_images, select_centers, to_batch
+from .values import CONCATENATED_LABEL_NAMES, ExpansionValues, InvariantValues, concatenate
+
+__all__ = [
+    "CONCATENATED_LABEL_NAMES",
+    "DensityExpansion",
+    "ExpansionValues",
+    "InvariantValues",
+    "PotentialExpansion",
+    "concatenate",
+]
 
 
-@dataclass(frozen=True)
-class ExpansionValues:
-    """Coefficients ⟨a n l m|F_i⟩ of one expansion, one row per centre.
-
-    Attributes
-    ----------
-    values : ndarray, shape (n_centers, n_species, max_radial, (max_angular+1)**2)
-        Coefficients; the last index is ``l*l + l + m``.
-    structure : ndarray of int, (n_centers,)
-        Index of each centre's structure in the input.
-    center : ndarray of int, (n_centers,)
-        Index of each centre within its structure.
-    center_species : ndarray of int, (n_centers,)
-        Atomic number of each centre.
-    species : ndarray of int, (n_species,)
-        Atomic numbers of the neighbour-species channels.
-    """
-
-    values: np.ndarray
-    structure: np.ndarray
-    center: np.ndarray
-    center_species: np.ndarray
-    species: np.ndarray
-
-    def invariants(self) -> tuple[np.ndarray, np.ndarray]:
-        """The ν = 1 invariants: the l = 0 coefficients ⟨a n 0 0|F_i⟩.
-
-        Returns
-        -------
-        values : ndarray, (n_centers, n_species * max_radial)
-        labels : ndarray of int, (n_species * max_radial, 2)
-            Columns ``species, n``.
-        """
-        n_species, max_radial = self.values.shape[1:3]
-        values = np.ascontiguousarray(self.values[:, :, :, 0].reshape(len(self.values), -1))
-        labels = np.stack(
-            [np.repeat(self.species, max_radial), np.tile(np.arange(max_radial), n_species)], axis=1
-        ).astype(np.int32)
-        return values, labels
+def _basis_params(
+    cutoff: float,
+    gaussian_width: float,
+    max_radial: int,
+    max_angular: int,
+    center_atom_weight: float,
+    spline_accuracy: float,
+) -> dict:
+    """Checked hyper-parameters every expansion shares."""
+    cutoff = _check_positive("cutoff", cutoff)
+    center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
+    if not np.isfinite(center_atom_weight):
+        raise ValueError("center_atom_weight must be finite")
+    return dict(
+        cutoff=cutoff,
+        gaussian_width=_check_positive("gaussian_width", gaussian_width),
+        max_radial=_check_max_radial(max_radial, cutoff),
+        max_angular=_check_int("max_angular", max_angular, 0, _core.MAX_ANGULAR),
+        center_atom_weight=center_atom_weight,
+        spline_accuracy=_check_spline_accuracy(spline_accuracy),
+    )
 
 
-@dataclass(frozen=True)
-class InvariantValues:
-    """Invariant features ⟨a1 n1; a2 n2; l|F⊗G⟩, one row per centre.
-
-    Attributes
-    ----------
-    values : ndarray, shape (n_centers, n_features)
-    labels : ndarray of int, (n_features, 5)
-        Columns ``species_1, n_1, species_2, n_2, l`` (atomic numbers for the
-        species).
-    label_names : tuple of str
-    structure, center, center_species : ndarray of int, (n_centers,)
-        As in :class:`ExpansionValues`.
-    symmetric : bool
-        True when only (a1, n1) <= (a2, n2) is kept, off-diagonal entries
-        scaled by √2 (dot products between rows equal the full set's).
-    exponents : tuple of int, or None
-        The potential exponent p of F and of G, 0 for the density ρ (as
-        featomic's SmearedPowerLaw, whose exponent 0 is the Gaussian density):
-        (0, 1) for ρ⊗V, (0, 6) for ρ⊗V_6, (1, 1) for V⊗V. None for a
-        :func:`concatenate` of several pairs, whose labels then carry the
-        exponents of every column.
-    """
-
-    values: np.ndarray
-    labels: np.ndarray
-    structure: np.ndarray
-    center: np.ndarray
-    center_species: np.ndarray
-    symmetric: bool
-    label_names: tuple = ("species_1", "n_1", "species_2", "n_2", "l")
-    exponents: Optional[tuple] = (0, 0)
+def _species_param(species: Optional[Sequence[int]]) -> Optional[list[int]]:
+    return None if species is None else sorted(_check_atomic_numbers("species", species))
 
 
-def _check_real(name: str, value: Any) -> float:
-    """A real number (Python or NumPy scalar); strings, None, bools, complex
-    and arrays are a TypeError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    return float(value)
-
-
-def _check_positive(name: str, value: float) -> float:
-    value = _check_real(name, value)
-    if not np.isfinite(value) or value <= 0.0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
-
-
-def _check_int(name: str, value: int, low: int, high: int) -> int:
-    value_type = type(value).__name__
-    as_real = _check_real(name, value)
-    if not np.isfinite(as_real) or int(as_real) != as_real:
-        raise ValueError(f"{name} must be an integer, got {value_type} {value!r}")
-    value = int(as_real)
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return value
-
-
-def _check_atomic_numbers(name: str, values: Any) -> list[int]:
-    """A non-empty list of distinct atomic numbers (Python or NumPy integers)."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of atomic numbers (int), got {type(values).__name__} {values!r}")
-    values = list(values)
-    for z in values:
-        if isinstance(z, (bool, np.bool_)) or not isinstance(z, numbers.Integral):
-            raise TypeError(f"{name} must contain atomic numbers (int), got {type(z).__name__} {z!r}")
-    values = [int(z) for z in values]
-    if len(values) == 0:
-        raise ValueError(f"{name} must not be empty")
-    if len(set(values)) != len(values):
-        raise ValueError(f"{name} has repeated entries: {values}")
-    if any(z < 1 or z > 118 for z in values):
-        raise ValueError(f"{name} must be atomic numbers in 1..118, got {values}")
-    return values
-
-
-def _check_spline_accuracy(value: float) -> float:
-    value = _check_positive("spline_accuracy", value)
-    if value > 0.1:
-        raise ValueError(f"spline_accuracy is a relative error: it must be in (0, 0.1], got {value}")
-    return value
-
-
-def _check_center_species(center_species: Any) -> Optional[list[int]]:
-    """None (every atom is a centre) or atomic numbers; species absent from
-    the frames simply select no centre."""
-    if center_species is None:
-        return None
-    return _check_atomic_numbers("center_species", center_species)
-
-
-def _check_max_radial(max_radial: int, cutoff: float) -> int:
-    """max_radial in [1, 30], and within what the GTO basis can
-    orthonormalise: its primitives become numerically linearly dependent at
-    large n_max (about 20; the exact limit moves by one with the cut-off)."""
-    max_radial = _check_int("max_radial", max_radial, 1, 30)
-    if not _gto_basis_ok(cutoff, max_radial):
-        largest = next((n for n in range(max_radial - 1, 0, -1) if _gto_basis_ok(cutoff, n)), 0)
-        raise ValueError(
-            f"max_radial={max_radial} is beyond what the GTO basis supports at cutoff={cutoff} (its primitives are "
-            f"numerically linearly dependent); use max_radial <= {largest}"
-        )
-    return max_radial
-
-
-def _gto_basis_ok(cutoff: float, max_radial: int) -> bool:
-    try:
-        _core.GtoBasis(cutoff, max_radial)
-    except ValueError:
-        return False
-    return True
-
-
-class _Expansion:
+class _Expansion(_Calculator):
     """Shared machinery of the expansion calculators: species channels, the
-    per-species-set C++ object cache, and the compute driver."""
+    C++ calculators built per species set, and the compute driver."""
 
-    _core_class: Any = None
-
-    def __init__(self, species: Optional[Sequence[int]]) -> None:
-        if species is not None:
-            species = sorted(_check_atomic_numbers("species", species))
-        self.species = species
-        self._cache: dict[tuple, Any] = {}
-        self._lock = threading.Lock()
-
-    # -- hyper-parameters ------------------------------------------------
-    def get_params(self) -> dict:
-        raise NotImplementedError
-
-    def __getstate__(self) -> dict:
-        return self.get_params()
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)  # type: ignore[misc]
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_params() == other.get_params()  # type: ignore[union-attr]
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, tuple(sorted((k, repr(v)) for k, v in self.get_params().items()))))
-
-    def _set_basis(
-        self,
-        cutoff: float,
-        gaussian_width: float,
-        max_radial: int,
-        max_angular: int,
-        center_atom_weight: float,
-        spline_accuracy: float,
-    ) -> None:
-        """Check and keep the hyper-parameters every expansion shares."""
-        self.cutoff = _check_positive("cutoff", cutoff)
-        self.gaussian_width = _check_positive("gaussian_width", gaussian_width)
-        self.max_radial = _check_max_radial(max_radial, self.cutoff)
-        self.max_angular = _check_int("max_angular", max_angular, 0, 12)
-        self.center_atom_weight = _check_real("center_atom_weight", center_atom_weight)
-        if not np.isfinite(self.center_atom_weight):
-            raise ValueError("center_atom_weight must be finite")
-        self.spline_accuracy = _check_spline_accuracy(spline_accuracy)
+    cutoff = _hyper_parameter("cutoff", "Cut-off radius r_c of the basis (Å).")
+    gaussian_width = _hyper_parameter("gaussian_width", "Width σ of the smeared atoms (Å).")
+    max_radial = _hyper_parameter("max_radial", "Number of radial functions n_max.")
+    max_angular = _hyper_parameter("max_angular", "Largest angular channel l_max.")
+    center_atom_weight = _hyper_parameter("center_atom_weight", "Weight of the centre's own smeared atom.")
+    species = _hyper_parameter("species", "Atomic numbers of the neighbour channels, or None (those present).")
+    spline_accuracy = _hyper_parameter("spline_accuracy", "Relative accuracy of the tabulated radial functions.")
 
     # -- core objects ----------------------------------------------------
-    def _build_core(self, species: list[int]) -> Any:
+    @staticmethod
+    def _build_core(state: _State, species: list[int]) -> Any:
         raise NotImplementedError
 
     def _channels_for(self, batch: FrameBatch) -> list[int]:
-        present = np.unique(batch.types)
-        if self.species is None:
-            return [int(z) for z in present]
-        unknown = ~np.isin(batch.types, self.species)
-        if unknown.any():
-            index = int(np.searchsorted(batch.offsets, int(np.argmax(unknown)), side="right") - 1)
-            types = batch.types[batch.offsets[index] : batch.offsets[index + 1]]
-            missing = sorted({int(z) for z in types} - set(self.species))
-            raise ValueError(
-                f"structure {index} contains species {missing} not in species={self.species}; "
-                "add them to `species` or drop these structures"
-            )
-        return self.species
+        return _channels_for(self._state.params["species"], batch)
 
     def _check_batch(self, batch: FrameBatch) -> None:
         """Checks that depend on the hyper-parameters (cell vs cut-off, ...)."""
 
     def core(self, species: Sequence[int]) -> Any:
-        """The C++ calculator for these neighbour-species channels (cached)."""
-        key = tuple(species)
-        with self._lock:
-            calculator = self._cache.get(key)
-            if calculator is None:
-                try:
-                    calculator = self._build_core(list(key))
-                except RuntimeError as error:  # tabulation failed: the hyper-parameters are out of reach
-                    raise ValueError(f"{self!r}: cannot tabulate the radial functions: {error}") from None
-                self._cache[key] = calculator
-        return calculator
+        """The C++ calculator for these neighbour-species channels (built once
+        per set of hyper-parameters)."""
+        return self._core_of(self._state, list(species))
+
+    def _core_of(self, state: _State, species: list[int]) -> Any:
+        def build() -> Any:
+            try:
+                return self._build_core(state, species)
+            except RuntimeError as error:  # tabulation failed: the hyper-parameters are out of reach
+                raise ValueError(f"{self!r}: cannot tabulate the radial functions: {error}") from None
+
+        return state.get_or_build(("core", tuple(species)), build)
 
     def compute(self, frames: Frames, *, center_species: Optional[Sequence[int]] = None) -> ExpansionValues:
         """Expansion coefficients of every centre of ``frames``.
@@ -271,24 +112,59 @@ class _Expansion:
         center_species : list of int, optional
             Only atoms of these atomic numbers are centres (default: all).
         """
-        frames = as_frame_list(frames)
-        center_species = _check_center_species(center_species)
-        batch = to_batch(frames)  # malformed structures first, then species
-        species = self._channels_for(batch)
-        self._check_batch(batch)
-        centers = select_centers(batch, center_species)
-        values = self.core(species).compute(batch.core_batch(centers))
+        state = self._state
+        batch, (species,), centers = _prepare(frames, center_species, [self])
+        values = self._core_of(state, species).compute(batch.core_batch(centers))
         return ExpansionValues(
             values=values,
             structure=centers[:, 0].copy(),
             center=centers[:, 1].copy(),
-            center_species=batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy(),
+            center_species=_center_species(batch, centers),
             species=np.asarray(species, dtype=np.int32),
         )
 
 
+def _channels_for(species: Optional[list[int]], batch: FrameBatch) -> list[int]:
+    """The neighbour channels of a batch: the fixed ``species``, or those present."""
+    if species is None:
+        return [int(z) for z in np.unique(batch.types)]
+    unknown = ~np.isin(batch.types, species)
+    if unknown.any():
+        index = int(np.searchsorted(batch.offsets, int(np.argmax(unknown)), side="right") - 1)
+        types = batch.types[batch.offsets[index] : batch.offsets[index + 1]]
+        missing = sorted({int(z) for z in types} - set(species))
+        raise ValueError(
+            f"structure {index} contains species {missing} not in species={species}; "
+            "add them to `species` or drop these structures"
+        )
+    return species
+
+
+def _prepare(
+    frames: Frames, center_species: Optional[Sequence[int]], expansions: Sequence[_Expansion]
+) -> tuple[FrameBatch, list[list[int]], np.ndarray]:
+    """The compute pipeline up to the C++ call: checked structures (malformed
+    ones first, then species, then what depends on each expansion's
+    hyper-parameters), the channels of each expansion, the centres."""
+    frames = as_frame_list(frames)
+    center_species = _check_center_species(center_species)
+    batch = to_batch(frames)
+    channels = [expansion._channels_for(batch) for expansion in expansions]
+    for expansion in expansions:
+        expansion._check_batch(batch)
+    return batch, channels, select_centers(batch, center_species)
+
+
+def _center_species(batch: FrameBatch, centers: np.ndarray) -> np.ndarray:
+    return batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy()
+
+
 class DensityExpansion(_Expansion):
-    """Expansion of the smeared neighbour density ρ_i^a on the GTO basis.
+    """Expansion of the smeared neighbour density ρ_i^a on the GTO basis
+    (``docs/conventions.md``, "Atom-centred density", "Radial basis").
+
+    Hyper-parameters are read-only attributes; :meth:`set_params` changes
+    them and rebuilds the tables, as scikit-learn's estimators do.
 
     Parameters
     ----------
@@ -301,7 +177,7 @@ class DensityExpansion(_Expansion):
         (beyond, the GTO primitives are numerically linearly dependent; the
         error names the largest that works for this cut-off).
     max_angular : int
-        Largest angular channel l_max, at most 12.
+        Largest angular channel l_max, at most ``mslode.MAX_ANGULAR`` (12).
     cutoff_width : float
         Width w of the cosine switch below r_c (Å); 0 gives a hard cut-off.
     center_atom_weight : float
@@ -319,6 +195,8 @@ class DensityExpansion(_Expansion):
         extreme σ/r_c) is a ValueError at the first :meth:`compute`.
     """
 
+    cutoff_width = _hyper_parameter("cutoff_width", "Width w of the cosine switch below r_c (Å).")
+
     def __init__(
         self,
         *,
@@ -331,47 +209,69 @@ class DensityExpansion(_Expansion):
         species: Optional[Sequence[int]] = None,
         spline_accuracy: float = 1e-8,
     ) -> None:
-        self._set_basis(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy)
-        self.cutoff_width = _check_real("cutoff_width", cutoff_width)
-        if not np.isfinite(self.cutoff_width) or not 0.0 <= self.cutoff_width <= self.cutoff:
-            raise ValueError(f"cutoff_width must be in [0, cutoff={self.cutoff}], got {cutoff_width}")
-        super().__init__(species)
-
-    def _check_batch(self, batch: FrameBatch) -> None:
-        check_periodic_images(batch, self.cutoff)
-
-    def get_params(self) -> dict:
-        return dict(
-            cutoff=self.cutoff,
-            gaussian_width=self.gaussian_width,
-            max_radial=self.max_radial,
-            max_angular=self.max_angular,
-            cutoff_width=self.cutoff_width,
-            center_atom_weight=self.center_atom_weight,
-            species=self.species,
-            spline_accuracy=self.spline_accuracy,
+        self._initialise(
+            dict(
+                cutoff=cutoff,
+                gaussian_width=gaussian_width,
+                max_radial=max_radial,
+                max_angular=max_angular,
+                cutoff_width=cutoff_width,
+                center_atom_weight=center_atom_weight,
+                species=species,
+                spline_accuracy=spline_accuracy,
+            )
         )
 
-    def _build_core(self, species: list[int]) -> Any:
-        return _core.DensityExpansion(
-            cutoff=self.cutoff,
-            gaussian_width=self.gaussian_width,
-            max_radial=self.max_radial,
-            max_angular=self.max_angular,
-            cutoff_width=self.cutoff_width,
-            center_atom_weight=self.center_atom_weight,
+    @classmethod
+    def _validated(cls, params: dict) -> dict:
+        params = dict(params)
+        basis = _basis_params(
+            params.pop("cutoff"), params.pop("gaussian_width"), params.pop("max_radial"),
+            params.pop("max_angular"), params.pop("center_atom_weight"), params.pop("spline_accuracy"),
+        )
+        cutoff_width = _check_real("cutoff_width", params.pop("cutoff_width"))
+        if not np.isfinite(cutoff_width) or not 0.0 <= cutoff_width <= basis["cutoff"]:
+            raise ValueError(f"cutoff_width must be in [0, cutoff={basis['cutoff']}], got {cutoff_width}")
+        species = _species_param(params.pop("species"))
+        return dict(
+            cutoff=basis["cutoff"],
+            gaussian_width=basis["gaussian_width"],
+            max_radial=basis["max_radial"],
+            max_angular=basis["max_angular"],
+            cutoff_width=cutoff_width,
+            center_atom_weight=basis["center_atom_weight"],
             species=species,
-            spline_accuracy=self.spline_accuracy,
+            spline_accuracy=basis["spline_accuracy"],
+        )
+
+    def _check_batch(self, batch: FrameBatch) -> None:
+        check_periodic_images(batch, self._state.params["cutoff"])
+
+    @staticmethod
+    def _build_core(state: _State, species: list[int]) -> Any:
+        p = state.params
+        return _core.DensityExpansion(
+            cutoff=p["cutoff"],
+            gaussian_width=p["gaussian_width"],
+            max_radial=p["max_radial"],
+            max_angular=p["max_angular"],
+            cutoff_width=p["cutoff_width"],
+            center_atom_weight=p["center_atom_weight"],
+            species=species,
+            spline_accuracy=p["spline_accuracy"],
         )
 
 
 class PotentialExpansion(_Expansion):
-    """Expansion of the atom-centred potential V_i^a (SPEC §1, Eq. 4) of the
-    smeared density of *all* atoms of species a, near and far, on the same
-    GTO basis as :class:`DensityExpansion`.
+    """Expansion of the atom-centred potential V_i^a of the smeared density
+    of *all* atoms of species a, near and far, on the same GTO basis as
+    :class:`DensityExpansion` (``docs/conventions.md``, "Atom-centred
+    potential", "Potential coefficients").
 
     Finite structures only for now (no periodic direction): the sum over
-    sources has no cut-off, O(N²) pairs per structure.
+    sources has no cut-off, O(N²) pairs per structure. Hyper-parameters are
+    read-only attributes; :meth:`set_params` changes them and rebuilds the
+    tables.
 
     Parameters
     ----------
@@ -395,6 +295,8 @@ class PotentialExpansion(_Expansion):
         magnitude. Beyond the switch the series is exact to 1e-10 relative.
     """
 
+    potential_exponent = _hyper_parameter("potential_exponent", "Exponent p of the potential (1 Coulomb, 6 dispersion).")
+
     def __init__(
         self,
         *,
@@ -407,11 +309,38 @@ class PotentialExpansion(_Expansion):
         species: Optional[Sequence[int]] = None,
         spline_accuracy: float = 1e-8,
     ) -> None:
-        self._set_basis(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy)
-        self.potential_exponent = _check_int("potential_exponent", potential_exponent, 1, 6)
-        self._table: Any = None
-        self._table_lock = threading.Lock()
-        super().__init__(species)
+        self._initialise(
+            dict(
+                cutoff=cutoff,
+                gaussian_width=gaussian_width,
+                max_radial=max_radial,
+                max_angular=max_angular,
+                center_atom_weight=center_atom_weight,
+                potential_exponent=potential_exponent,
+                species=species,
+                spline_accuracy=spline_accuracy,
+            )
+        )
+
+    @classmethod
+    def _validated(cls, params: dict) -> dict:
+        params = dict(params)
+        basis = _basis_params(
+            params.pop("cutoff"), params.pop("gaussian_width"), params.pop("max_radial"),
+            params.pop("max_angular"), params.pop("center_atom_weight"), params.pop("spline_accuracy"),
+        )
+        potential_exponent = _check_int("potential_exponent", params.pop("potential_exponent"), 1, 6)
+        species = _species_param(params.pop("species"))
+        return dict(
+            cutoff=basis["cutoff"],
+            gaussian_width=basis["gaussian_width"],
+            max_radial=basis["max_radial"],
+            max_angular=basis["max_angular"],
+            center_atom_weight=basis["center_atom_weight"],
+            potential_exponent=potential_exponent,
+            species=species,
+            spline_accuracy=basis["spline_accuracy"],
+        )
 
     #: Periodic structures are refused before any table is built.
     _periodic_supported = False
@@ -424,191 +353,37 @@ class PotentialExpansion(_Expansion):
                 "structures only for now; set pbc=False to treat it as an isolated cluster"
             )
 
-    def get_params(self) -> dict:
-        return dict(
-            cutoff=self.cutoff,
-            gaussian_width=self.gaussian_width,
-            max_radial=self.max_radial,
-            max_angular=self.max_angular,
-            center_atom_weight=self.center_atom_weight,
-            potential_exponent=self.potential_exponent,
-            species=self.species,
-            spline_accuracy=self.spline_accuracy,
-        )
-
     def radial_table(self) -> Any:
         """The tabulated P_nl(d) (built on first use, then shared by the
         C++ calculators of every species set)."""
-        with self._table_lock:
-            if self._table is None:
-                self._table = _core.PotentialRadialTable(
-                    cutoff=self.cutoff,
-                    gaussian_width=self.gaussian_width,
-                    max_radial=self.max_radial,
-                    max_angular=self.max_angular,
-                    potential_exponent=float(self.potential_exponent),
-                    spline_accuracy=self.spline_accuracy,
-                )
-            return self._table
+        return self._table_of(self._state)
 
-    def _build_core(self, species: list[int]) -> Any:
+    @staticmethod
+    def _table_of(state: _State) -> Any:
+        p = state.params
+        return state.get_or_build(
+            ("radial table",),
+            lambda: _core.PotentialRadialTable(
+                cutoff=p["cutoff"],
+                gaussian_width=p["gaussian_width"],
+                max_radial=p["max_radial"],
+                max_angular=p["max_angular"],
+                potential_exponent=float(p["potential_exponent"]),
+                spline_accuracy=p["spline_accuracy"],
+            ),
+        )
+
+    @staticmethod
+    def _build_core(state: _State, species: list[int]) -> Any:
+        p = state.params
         return _core.PotentialExpansion(
-            cutoff=self.cutoff,
-            gaussian_width=self.gaussian_width,
-            max_radial=self.max_radial,
-            max_angular=self.max_angular,
-            center_atom_weight=self.center_atom_weight,
-            potential_exponent=float(self.potential_exponent),
+            cutoff=p["cutoff"],
+            gaussian_width=p["gaussian_width"],
+            max_radial=p["max_radial"],
+            max_angular=p["max_angular"],
+            center_atom_weight=p["center_atom_weight"],
+            potential_exponent=float(p["potential_exponent"]),
             species=species,
-            spline_accuracy=self.spline_accuracy,
-            table=self.radial_table(),
+            spline_accuracy=p["spline_accuracy"],
+            table=PotentialExpansion._table_of(state),
         )
-
-
-class Invariants:
-    """Rotational invariants ⟨a1 n1; a2 n2; l|F⊗G⟩ of two expansions (SPEC §4).
-
-    ``Invariants(rho, rho)`` is the SOAP power spectrum ρ⊗ρ.
-
-    Parameters
-    ----------
-    first, second : expansion calculators
-        F and G; they must share ``max_angular``.
-    symmetric : bool, optional
-        Keep only (a1, n1) <= (a2, n2), with off-diagonal entries scaled by
-        √2 so that dot products between feature vectors equal those of the
-        full set. Only allowed when ``first is second`` (then the default).
-    """
-
-    def __init__(self, first: _Expansion, second: _Expansion, *, symmetric: Optional[bool] = None) -> None:
-        for name, expansion in (("first", first), ("second", second)):
-            if not isinstance(expansion, _Expansion):
-                raise TypeError(
-                    f"{name} must be an expansion calculator (DensityExpansion or PotentialExpansion), "
-                    f"got {type(expansion).__name__}"
-                )
-        if symmetric is not None and not isinstance(symmetric, (bool, np.bool_)):
-            raise TypeError(f"symmetric must be None, True or False, got {type(symmetric).__name__} {symmetric!r}")
-        if first.max_angular != second.max_angular:
-            raise ValueError(
-                f"both expansions need the same max_angular, got {first.max_angular} and {second.max_angular}"
-            )
-        same = first is second
-        if symmetric is None:
-            symmetric = same
-        if symmetric and not same:
-            raise ValueError("symmetric=True needs the same expansion twice: Invariants(rho, rho)")
-        self.first = first
-        self.second = second
-        self.symmetric = bool(symmetric)
-
-    def __repr__(self) -> str:
-        return f"Invariants({self.first!r}, {self.second!r}, symmetric={self.symmetric})"
-
-    def compute(self, frames: Frames, *, center_species: Optional[Sequence[int]] = None) -> InvariantValues:
-        """Invariant features of every centre of ``frames``.
-
-        Parameters
-        ----------
-        frames : ase.Atoms or list of ase.Atoms
-        center_species : list of int, optional
-            Only atoms of these atomic numbers are centres (default: all).
-        """
-        frames = as_frame_list(frames)
-        center_species = _check_center_species(center_species)
-        batch: FrameBatch = to_batch(frames)
-        species_f = self.first._channels_for(batch)
-        species_g = species_f if self.second is self.first else self.second._channels_for(batch)
-        self.first._check_batch(batch)
-        if self.second is not self.first:
-            self.second._check_batch(batch)
-        centers = select_centers(batch, center_species)
-        core_f = self.first.core(species_f)
-        core_g = core_f if self.first is self.second else self.second.core(species_g)
-        values, labels = _core.compute_invariants(core_f, core_g, self.symmetric, batch.core_batch(centers))
-        labels = labels.astype(np.int32)
-        labels[:, 0] = np.asarray(species_f, dtype=np.int32)[labels[:, 0]]
-        labels[:, 2] = np.asarray(species_g, dtype=np.int32)[labels[:, 2]]
-        return InvariantValues(
-            values=values,
-            labels=labels,
-            structure=centers[:, 0].copy(),
-            center=centers[:, 1].copy(),
-            center_species=batch.types[batch.offsets[centers[:, 0]] + centers[:, 1]].copy(),
-            symmetric=self.symmetric,
-            exponents=(_exponent_of(self.first), _exponent_of(self.second)),
-        )
-
-
-def _exponent_of(expansion: Any) -> int:
-    """p of a potential expansion, 0 for the density (featomic's convention)."""
-    return int(getattr(expansion, "potential_exponent", 0))
-
-
-#: Label columns of :func:`concatenate`.
-CONCATENATED_LABEL_NAMES = ("species_1", "n_1", "species_2", "n_2", "l", "exponent_1", "exponent_2")
-
-
-def concatenate(*blocks: InvariantValues) -> InvariantValues:
-    """Invariants of several field pairs side by side, e.g. ρ⊗V with p = 1
-    and p = 6 in one model (issue: dispersion-like features)::
-
-        rho_V1 = mslode.Invariants(rho, V1).compute(frames)
-        rho_V6 = mslode.Invariants(rho, V6).compute(frames)
-        both = mslode.concatenate(rho_V1, rho_V6)
-
-    The values are stacked column-wise and every column keeps its label with
-    two more entries, ``exponent_1`` and ``exponent_2``: the potential
-    exponent p of each field, 0 for the density ρ. So ``both.labels`` has the
-    columns ``species_1, n_1, species_2, n_2, l, exponent_1, exponent_2``
-    (``both.label_names``), and the ρ⊗V_6 block is
-    ``both.values[:, both.labels[:, 6] == 6]``. Concatenations can be
-    concatenated again.
-
-    Parameters
-    ----------
-    *blocks : InvariantValues
-        Computed on the same frames with the same centres (same
-        ``center_species``); each pair of fields at most once.
-
-    Returns
-    -------
-    InvariantValues
-        ``symmetric`` is True only if every block is; ``exponents`` is the
-        common pair of exponents if all blocks share it, else None.
-    """
-    if len(blocks) == 0:
-        raise ValueError("concatenate needs at least one InvariantValues")
-    for index, block in enumerate(blocks):
-        if not isinstance(block, InvariantValues):
-            raise TypeError(f"block {index} is a {type(block).__name__}, not InvariantValues")
-    first = blocks[0]
-    labels = []
-    for index, block in enumerate(blocks):
-        for name in ("structure", "center", "center_species"):
-            if not np.array_equal(getattr(block, name), getattr(first, name)):
-                raise ValueError(
-                    f"block {index} has other centres than block 0 ({name} differs): compute every block "
-                    "on the same frames with the same center_species"
-                )
-        if tuple(block.label_names) == CONCATENATED_LABEL_NAMES:
-            labels.append(np.asarray(block.labels, dtype=np.int32))
-        else:
-            if block.exponents is None:
-                raise ValueError(f"block {index} does not say which exponents its columns come from")
-            extra = np.broadcast_to(np.asarray(block.exponents, dtype=np.int32), (len(block.labels), 2))
-            labels.append(np.concatenate([np.asarray(block.labels, dtype=np.int32), extra], axis=1))
-    labels = np.concatenate(labels, axis=0)
-    if len(np.unique(labels, axis=0)) != len(labels):
-        raise ValueError("the same features appear twice: concatenate each pair of fields once")
-    exponents = {block.exponents for block in blocks}
-    return InvariantValues(
-        values=np.concatenate([block.values for block in blocks], axis=1),
-        labels=labels,
-        structure=first.structure,
-        center=first.center,
-        center_species=first.center_species,
-        symmetric=all(block.symmetric for block in blocks),
-        label_names=CONCATENATED_LABEL_NAMES,
-        exponents=exponents.pop() if len(exponents) == 1 else None,
-    )

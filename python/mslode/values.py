@@ -1,0 +1,217 @@
+"""What the calculators return: per-centre (or per-structure) rows of
+coefficients or features, their labels, and which centre each row belongs to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+
+class _Rows:
+    """Rows that belong to centres, or to (structure, central species) pairs
+    when computed with ``reduce="structure"``."""
+
+    values: np.ndarray
+    structure: np.ndarray
+    center_species: np.ndarray
+
+    def block(self, center_species: int) -> np.ndarray:
+        """The rows of centres of one species: (n_centres of that species, ...),
+        or (n_structures, ...) for per-structure sums."""
+        rows = self.center_species == center_species
+        if not rows.any():
+            raise ValueError(
+                f"no centre of species {center_species}; the centres here are of species "
+                f"{sorted({int(z) for z in np.unique(self.center_species)})}"
+            )
+        return self.values[rows]
+
+
+@dataclass(frozen=True)
+class ExpansionValues(_Rows):
+    """Coefficients ⟨a n l m|F_i⟩ of one expansion, one row per centre.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_centers, n_species, max_radial, (max_angular+1)**2)
+        Coefficients; the last index is ``l*l + l + m``.
+    structure : ndarray of int, (n_centers,)
+        Index of each centre's structure in the input.
+    center : ndarray of int, (n_centers,)
+        Index of each centre within its structure.
+    center_species : ndarray of int, (n_centers,)
+        Atomic number of each centre.
+    species : ndarray of int, (n_species,)
+        Atomic numbers of the neighbour-species channels.
+    """
+
+    values: np.ndarray
+    structure: np.ndarray
+    center: np.ndarray
+    center_species: np.ndarray
+    species: np.ndarray
+
+    def invariants(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ν = 1 invariants: the l = 0 coefficients ⟨a n 0 0|F_i⟩.
+
+        Returns
+        -------
+        values : ndarray, (n_centers, n_species * max_radial)
+        labels : ndarray of int, (n_species * max_radial, 2)
+            Columns ``species, n``.
+        """
+        n_species, max_radial = self.values.shape[1:3]
+        values = np.ascontiguousarray(self.values[:, :, :, 0].reshape(len(self.values), -1))
+        labels = np.stack(
+            [np.repeat(self.species, max_radial), np.tile(np.arange(max_radial), n_species)], axis=1
+        ).astype(np.int32)
+        return values, labels
+
+
+@dataclass(frozen=True)
+class InvariantValues(_Rows):
+    """Invariant features ⟨a1 n1; a2 n2; l|F⊗G⟩, one row per centre.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_rows, n_features)
+    labels : ndarray of int, (n_features, 5)
+        Columns ``species_1, n_1, species_2, n_2, l`` (atomic numbers for the
+        species).
+    label_names : tuple of str
+    structure, center, center_species : ndarray of int, (n_rows,)
+        As in :class:`ExpansionValues`. With ``reduce="structure"`` a row is
+        the sum over the centres of one species in one structure: one row
+        per (structure, central species), structure-major, ``center`` = -1,
+        zeros where a structure has no centre of that species.
+    reduced : str or None
+        ``"structure"`` for per-structure sums, None for one row per centre.
+    symmetric : bool
+        True when only (a1, n1) <= (a2, n2) is kept, off-diagonal entries
+        scaled by √2 (dot products between rows equal the full set's).
+    exponents : tuple of int, or None
+        The potential exponent p of F and of G, 0 for the density ρ (as
+        featomic's SmearedPowerLaw, whose exponent 0 is the Gaussian density):
+        (0, 1) for ρ⊗V, (0, 6) for ρ⊗V_6, (1, 1) for V⊗V. None for a
+        :func:`concatenate` of several pairs, whose labels then carry the
+        exponents of every column.
+    """
+
+    values: np.ndarray
+    labels: np.ndarray
+    structure: np.ndarray
+    center: np.ndarray
+    center_species: np.ndarray
+    symmetric: bool
+    label_names: tuple = ("species_1", "n_1", "species_2", "n_2", "l")
+    exponents: Optional[tuple] = (0, 0)
+    reduced: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class EquivariantValues(_Rows):
+    """Equivariant features ⟨a1 n1 l1; a2 n2 l2; λ μ|F⊗G⟩ of order λ and
+    parity σ, or the ν = 1 coefficients ⟨a n λ μ|F⟩ of one expansion.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n_rows, 2λ+1, n_features)
+        Component μ = -λ … λ along the second axis: under a rotation R of the
+        structure each row turns into D^λ(R) times itself (real Wigner matrix
+        of the real harmonics), under inversion into (-1)^λ σ times itself.
+    labels : ndarray of int, (n_features, 6), or (n_features, 2) for ν = 1
+        Columns ``species_1, n_1, l_1, species_2, n_2, l_2`` (``species, n``
+        for ν = 1), atomic numbers for the species.
+    label_names : tuple of str
+    lambda_ : int
+    parity : int
+        σ = +1 (polar: dipoles, polarisabilities) or -1 (pseudotensors).
+    structure, center, center_species : ndarray of int, (n_rows,)
+        As in :class:`InvariantValues`, including per-structure sums.
+    exponents : tuple of int
+        Potential exponent of each field, 0 for the density (one entry for ν = 1).
+    reduced : str or None
+        As in :class:`InvariantValues`.
+    """
+
+    values: np.ndarray
+    labels: np.ndarray
+    structure: np.ndarray
+    center: np.ndarray
+    center_species: np.ndarray
+    lambda_: int
+    parity: int
+    label_names: tuple = ("species_1", "n_1", "l_1", "species_2", "n_2", "l_2")
+    exponents: tuple = (0, 0)
+    reduced: Optional[str] = None
+
+
+#: Label columns of :func:`concatenate`.
+CONCATENATED_LABEL_NAMES = ("species_1", "n_1", "species_2", "n_2", "l", "exponent_1", "exponent_2")
+
+
+def concatenate(*blocks: InvariantValues) -> InvariantValues:
+    """Invariants of several field pairs side by side, e.g. ρ⊗V with p = 1
+    and p = 6 in one model (dispersion-like features next to Coulomb)::
+
+        rho_V1 = mslode.Invariants(rho, V1).compute(frames)
+        rho_V6 = mslode.Invariants(rho, V6).compute(frames)
+        both = mslode.concatenate(rho_V1, rho_V6)
+
+    The values are stacked column-wise and every column keeps its label with
+    two more entries, ``exponent_1`` and ``exponent_2``: the potential
+    exponent p of each field, 0 for the density ρ. So ``both.labels`` has the
+    columns ``species_1, n_1, species_2, n_2, l, exponent_1, exponent_2``
+    (``both.label_names``), and the ρ⊗V_6 block is
+    ``both.values[:, both.labels[:, 6] == 6]``. Concatenations can be
+    concatenated again.
+
+    Parameters
+    ----------
+    *blocks : InvariantValues
+        Computed on the same frames with the same centres (same
+        ``center_species``); each pair of fields at most once.
+
+    Returns
+    -------
+    InvariantValues
+        ``symmetric`` is True only if every block is; ``exponents`` is the
+        common pair of exponents if all blocks share it, else None.
+    """
+    if len(blocks) == 0:
+        raise ValueError("concatenate needs at least one InvariantValues")
+    for index, block in enumerate(blocks):
+        if not isinstance(block, InvariantValues):
+            raise TypeError(f"block {index} is a {type(block).__name__}, not InvariantValues")
+    first = blocks[0]
+    labels = []
+    for index, block in enumerate(blocks):
+        for name in ("structure", "center", "center_species"):
+            if not np.array_equal(getattr(block, name), getattr(first, name)):
+                raise ValueError(
+                    f"block {index} has other centres than block 0 ({name} differs): compute every block "
+                    "on the same frames with the same center_species"
+                )
+        if tuple(block.label_names) == CONCATENATED_LABEL_NAMES:
+            labels.append(np.asarray(block.labels, dtype=np.int32))
+        else:
+            if block.exponents is None:
+                raise ValueError(f"block {index} does not say which exponents its columns come from")
+            extra = np.broadcast_to(np.asarray(block.exponents, dtype=np.int32), (len(block.labels), 2))
+            labels.append(np.concatenate([np.asarray(block.labels, dtype=np.int32), extra], axis=1))
+    labels = np.concatenate(labels, axis=0)
+    if len(np.unique(labels, axis=0)) != len(labels):
+        raise ValueError("the same features appear twice: concatenate each pair of fields once")
+    exponents = {block.exponents for block in blocks}
+    return InvariantValues(
+        values=np.concatenate([block.values for block in blocks], axis=1),
+        labels=labels,
+        structure=first.structure,
+        center=first.center,
+        center_species=first.center_species,
+        symmetric=all(block.symmetric for block in blocks),
+        label_names=CONCATENATED_LABEL_NAMES,
+        exponents=exponents.pop() if len(exponents) == 1 else None,
+    )
