@@ -13,8 +13,12 @@ Usage::
     python benchmarks/bench_density.py --quick               # small workloads, ~1 minute
     python benchmarks/bench_density.py --threads 1 --workloads water-192 molecules-100
     python benchmarks/bench_density.py --json results.json   # also write JSON
+    python benchmarks/bench_density.py --robustness          # mslode only: flat molecules, Ctrl-C latency
 
-Timings are informative only: nothing here is a pass/fail test.
+Timings are informative only: nothing here is a pass/fail test. The tests
+check the behaviour behind the ``--robustness`` timings (flat molecules give
+the reference coefficients, tests/test_neighbour_list.py; Ctrl-C stops a
+long compute, tests/test_robustness.py); this script says how fast.
 """
 
 from __future__ import annotations
@@ -588,6 +592,109 @@ def machine_info() -> Dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------
+# Robustness timings (mslode only)
+# ---------------------------------------------------------------------------
+
+
+def flat_molecules() -> list:
+    """The molecules of tests/test_neighbour_list.py::test_flat_molecules: four
+    atoms in a plane, one lifted off it by eps = 0 … 1e-6 Å, along each axis.
+    A molecule flat to 1e-10 Å once asked the cell list for ~1e10 search bins
+    (27 s for 3 atoms)."""
+    from ase import Atoms
+
+    frames = []
+    for eps in [0.0, 1e-14, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6]:
+        for axis in range(3):
+            positions = np.array([[0, 0, 0], [0.9, 0.3, 0.4], [-0.3, 0.8, 0.6], [1.2, -0.7, 0.2]])
+            positions[:, axis] = 0.0
+            positions[1, axis] = eps
+            frames.append(Atoms("H2OC", positions=positions))
+    return frames
+
+
+def time_flat_molecules(repeats: int = 5) -> Dict[str, Any]:
+    """Best time to expand the 24 flat molecules one at a time (tables built first)."""
+    import mslode
+
+    rho = mslode.DensityExpansion(cutoff=4.0, gaussian_width=0.3, max_radial=4, max_angular=2)
+    frames = flat_molecules()
+    rho.compute(frames[0])
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for frame in frames:
+            rho.compute(frame)
+        times.append(time.perf_counter() - start)
+    return {"structures": len(frames), "best_s": min(times), "per_structure_ms": 1e3 * min(times) / len(frames)}
+
+
+# The workload of tests/test_robustness.py::test_ctrl_c_stops_a_long_compute:
+# 8 atoms in a 4 Å cube, r_c = 50 Å (~65 000 neighbours per centre).
+INTERRUPT_SCRIPT = """
+import signal, sys, time
+import numpy as np, ase, mslode
+signal.signal(signal.SIGINT, signal.default_int_handler)
+frame = ase.Atoms(numbers=[1, 6, 8, 1, 6, 8, 1, 8], cell=np.eye(3) * 4.0, pbc=True,
+                  positions=np.array(np.meshgrid([0, 2], [0, 2], [0, 2])).reshape(3, -1).T)
+rho = mslode.DensityExpansion(cutoff=50.0, gaussian_width=0.3, max_radial=6, max_angular=4, species=[1, 6, 8])
+calculator = mslode.Invariants(rho, rho) if sys.argv[1] == "invariants" else rho
+calculator.compute(ase.Atoms("OH2", positions=[[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]]))
+print("computing", flush=True)
+try:
+    calculator.compute([frame] * 2000)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", time.perf_counter(), flush=True)
+"""
+
+
+def time_ctrl_c(kind: str, repeats: int = 3) -> Dict[str, Any]:
+    """Seconds from SIGINT (0.5 s into the compute) to KeyboardInterrupt in the
+    child (perf_counter is system-wide on Linux), best and worst of `repeats`."""
+    import signal
+
+    latencies = []
+    for _ in range(repeats):
+        process = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, kind], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            if process.stdout.readline().strip() != "computing":
+                return {"status": "failed", "reason": process.stderr.read().strip().splitlines()[-1:]}
+            time.sleep(0.5)
+            sent = time.perf_counter()
+            process.send_signal(signal.SIGINT)
+            stdout, _ = process.communicate(timeout=120)
+            received = time.perf_counter()
+        finally:
+            process.kill()
+        fields = stdout.split()
+        if "interrupted" not in fields:
+            return {"status": "not interrupted", "stdout": stdout}
+        child = float(fields[fields.index("interrupted") + 1])
+        latencies.append(child - sent if sys.platform.startswith("linux") else received - sent)
+    return {"status": "ok", "best_s": min(latencies), "worst_s": max(latencies)}
+
+
+def run_robustness() -> int:
+    """Print the robustness timings; mslode only."""
+    missing = probe_mslode()
+    if missing:
+        print(f"mslode unavailable ({missing})", file=sys.stderr)
+        return 1
+    flat = time_flat_molecules()
+    print(f"flat molecules: {flat['structures']} structures in {flat['best_s']:.3f} s "
+          f"({flat['per_structure_ms']:.2f} ms each)")
+    for kind in ("expansion", "invariants"):
+        result = time_ctrl_c(kind)
+        if result["status"] == "ok":
+            print(f"Ctrl-C, {kind}: KeyboardInterrupt {result['best_s']:.3f}-{result['worst_s']:.3f} s after SIGINT")
+        else:
+            print(f"Ctrl-C, {kind}: {result}")
+    return 0
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default: 1 2)")
@@ -597,6 +704,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3, help="timed repetitions after the warm-up (best is kept)")
     parser.add_argument("--budget", type=float, default=20.0, help="stop repeating after this many seconds")
     parser.add_argument("--json", metavar="FILE", help="also write all results to FILE as JSON")
+    parser.add_argument("--robustness", action="store_true",
+                        help="only mslode's flat-molecule time and Ctrl-C latency")
     # internal: run a single measurement
     parser.add_argument("--worker", choices=LIBRARIES, help=argparse.SUPPRESS)
     parser.add_argument("--structures", help=argparse.SUPPRESS)
@@ -609,6 +718,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         record = run_worker(args.worker, args.structures, args.threads[0], args.repeats, args.budget)
         print(json.dumps(record))
         return 0
+    if args.robustness:
+        return run_robustness()
 
     workloads = args.workloads or (QUICK_WORKLOADS if args.quick else DEFAULT_WORKLOADS)
     load = os.getloadavg()[0]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Benchmark mslode's potential features V (LODE, SPEC §1-2) and rho x V on finite systems.
+"""Benchmark mslode's potential features V (LODE; docs/conventions.md, "Atom-centred
+potential" and "Potential coefficients") and rho x V on finite systems.
 
-Four measurements, all in one run (issue 4 item 5 and "Speed"; issue 12 item 5):
+Four measurements, all in one run:
 
 1. ``clusters``: spherical water clusters of ~10 ... 20 000 atoms carved out of
    the liquid-like water box of ``bench_density`` (whole molecules, no cell):
@@ -85,7 +86,7 @@ WARMUP_FULL_PAIRS = 2.5e7  # above this many pairs, warm up on a smaller piece o
 WARMUP_ATOMS = 1000
 DGEMM_SIZE = 2000
 
-# Floating-point operations per (centre, source) pair, counted as in issue 4:
+# Floating-point operations per (centre, source) pair, counted as:
 # contraction of P_nl(d) with Y_lm into the n_max x (l_max+1)^2 coefficients (one
 # multiply-add each), cubic-spline evaluation of n_max x (l_max+1) radial values
 # (4 multiply-adds each), and the real solid harmonics (~6 flops per (l, m)).
@@ -298,7 +299,7 @@ def run_worker(args: argparse.Namespace) -> Dict[str, Any]:
         else:
             import mslode
 
-            mslode.PotentialExpansion  # noqa: B018 - unavailable before issue 4
+            mslode.PotentialExpansion  # noqa: B018 - fails if this build has no potential features
             record.update(worker_mslode(args.worker, frames, args.exponent, args.repeats, args.budget))
     except ImportError as error:
         record.update(status="unavailable", reason=f"{type(error).__name__}: {error}")

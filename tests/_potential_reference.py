@@ -1,4 +1,5 @@
-"""Independent, slow Python references for the potential expansion (SPEC §1-2).
+"""Independent, slow Python references for the potential expansion
+(docs/conventions.md, "Atom-centred potential" and "Potential coefficients").
 
 Nothing here calls mslode. The GTO basis is rebuilt from its definition
 (analytic overlap of unit-norm primitives, numpy eigendecomposition), the real
@@ -24,8 +25,9 @@ import scipy.special as sp
 
 # -- orthonormal GTO radial basis ------------------------------------------
 class GtoReference:
-    """R̃ = S^(-1/2) R of SPEC §2: σ_n = r_c max(√n, 1)/n_max, unit-norm
-    primitives r^n exp(-r²/2σ_n²) on [0, ∞), symmetric orthonormalisation."""
+    """R̃ = S^(-1/2) R of docs/conventions.md, "Radial basis": σ_n = r_c
+    max(√n, 1)/n_max, unit-norm primitives r^n exp(-r²/2σ_n²) on [0, ∞),
+    symmetric orthonormalisation."""
 
     def __init__(self, cutoff: float, max_radial: int):
         n = np.arange(max_radial)

@@ -1,4 +1,5 @@
-"""Radial integrals of one Gaussian density on the GTO basis (SPEC §2).
+"""Radial integrals of one Gaussian density on the GTO basis (docs/conventions.md,
+"Density coefficients").
 
 For a normalised Gaussian g_σ(x - r_j), |r_j| = d, the expansion coefficient
 on the orthonormal basis is Y_lm(r̂_j) I_nl(d) with
@@ -26,7 +27,7 @@ CONFIGS = [(4.0, 0.5, 6, 6), (5.0, 0.3, 8, 8)]
 
 
 class ReferenceBasis:
-    """The `gto` basis of SPEC §2, built from scratch."""
+    """The `gto` basis of docs/conventions.md, "Radial basis", built from scratch."""
 
     def __init__(self, cutoff, max_radial):
         N = max_radial

@@ -1,4 +1,6 @@
-"""Dispersion-like features (issue 12): ρ⊗V_p with p = 6 next to p = 1.
+"""Dispersion-like features: ρ⊗V_p with p = 6 next to p = 1, for models of
+long-range interactions decaying faster than 1/r (docs/conventions.md,
+"Atom-centred potential").
 
 - every integer p = 1 … 6 builds, and its radial functions match nested
   quadrature near and far (p = 4, 5 here; 1, 2, 3, 6 in

@@ -1,4 +1,4 @@
-"""The `gto` radial basis (SPEC §2).
+"""The `gto` radial basis (docs/conventions.md, "Radial basis").
 
 Primitives R_n(r) = r^n exp(-r²/(2σ_n²)), σ_n = r_c max(√n, 1)/n_max,
 scaled to unit norm (∫ R_n² r² dr = 1 over [0, ∞)), then orthonormalised

@@ -1,4 +1,5 @@
-"""Scaled confluent hypergeometric function exp(-z) 1F1(a; b; z) (SPEC §2).
+"""Scaled confluent hypergeometric function exp(-z) 1F1(a; b; z)
+(docs/conventions.md, "Density coefficients").
 
 The density radial integrals need a = (k + l + 3)/2, b = l + 3/2 for
 primitive index k and angular momentum l, and z from 0 up to d²/(2σ²),

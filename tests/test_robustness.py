@@ -1,19 +1,23 @@
-"""Robustness (issue 9): bad input gives a clear ValueError/TypeError naming
-the structure and the problem, never a crash or silent garbage; random
-structures and hyper-parameters either give finite numbers of the
-documented shape or such an error; calculators are thread-safe, independent
-of the OpenMP thread count, interruptible with Ctrl-C, and report memory
-exhaustion as MemoryError. docs/robustness.md is the user-facing summary;
-its table comes from BAD_INPUTS below (`python tests/test_robustness.py`
-prints it).
+"""Robustness: bad input gives a clear ValueError/TypeError naming the
+structure and the problem, never a crash or silent garbage; random
+structures and hyper-parameters give finite numbers of the documented shape
+when they are valid and such an error when they are not (each example is
+judged independently of the library, from the documented limits);
+calculators are thread-safe, independent of the OpenMP thread count,
+interruptible with Ctrl-C, and report memory exhaustion as MemoryError.
+docs/robustness.md is the user-facing summary; its table comes from
+BAD_INPUTS below (`python tests/test_robustness.py` prints it).
 
 The hypothesis examples are derandomised (same examples on every run, no
 example database) so that CI is reproducible; set MSLODE_FUZZ_EXAMPLES=N to
-run N random examples per property instead.
+run N random examples per property instead. Each property ends by checking
+how many examples were valid (so computed) and invalid (so refused).
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import functools
 import os
 import re
@@ -27,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import scipy.spatial
 
 import ase
 import mslode
@@ -286,9 +291,19 @@ def structures(draw, periodic=None, max_atoms=30) -> ase.Atoms:
         pbc = (periodic,) * 3 if isinstance(periodic, bool) else periodic
     cell = draw(cells()) if any(pbc) else draw(st.one_of(st.just(np.zeros((3, 3))), cells()))
     # (fill=nothing: every coordinate drawn, not one repeated value)
-    if any(pbc) and abs(np.linalg.det(cell)) > 1e-6 and draw(st.booleans()):
+    placement = "box"
+    if any(pbc) and abs(np.linalg.det(cell)) > 1e-6:
+        placement = draw(st.sampled_from(["box", "fractional", "grid"]))
+    if placement == "fractional":
         fractional = draw(hnp.arrays(np.float64, (n, 3), elements=finite_floats(-0.5, 1.5), fill=st.nothing()))
         positions = fractional @ cell
+    elif placement == "grid":
+        # a jittered m x m x m grid of the cell: periodic structures without
+        # close pairs (random fractional positions in a small cell overlap)
+        m = int(np.ceil(n ** (1 / 3)))
+        grid = np.array(np.meshgrid(*[np.arange(m)] * 3, indexing="ij")).reshape(3, -1).T[:n] / m
+        jitter = draw(hnp.arrays(np.float64, (n, 3), elements=finite_floats(0.0, 0.2), fill=st.nothing())) / m
+        positions = (grid + jitter) @ cell
     else:
         box = draw(finite_floats(0.6, 3.0)) * n ** (1 / 3)  # from crowded to dilute
         positions = draw(hnp.arrays(np.float64, (n, 3), elements=finite_floats(0.0, 1.0), fill=st.nothing())) * box
@@ -314,31 +329,171 @@ def expected_species(calculator, frames) -> list:
     return sorted({int(z) for frame in frames for z in frame.numbers})
 
 
-def record(error=None) -> None:
-    """Outcome statistics (pytest --hypothesis-show-statistics)."""
-    if error is None:
-        event("computed")
-    else:
-        kind = re.sub(r"structure \d+|[-+]?\d[\d.e+-]*|\[.*?\]|\(.*?\)|'.*?'", "#", str(error))
-        event(f"{type(error).__name__}: {kind[:70]}")
+# -- which generated inputs are valid --------------------------------------------
+#
+# Each example is judged before it is computed, from the documented limits
+# (docs/robustness.md, "Thresholds"), written out here rather than imported
+# from mslode._frames so that the judge does not follow the code it checks:
+# a VALID input must compute, an INVALID one must raise ValueError/TypeError.
+# Inputs within MARGIN of a threshold, and periodic cells whose given basis is
+# thin (only a lattice reduction can tell whether the crystal is), are UNSURE:
+# either outcome is accepted there.
+
+MIN_DISTANCE = 0.1  # Å: closest two atoms, periodic images included
+MIN_HEIGHT = 0.5  # Å: lattice-plane spacing along a periodic direction
+MAX_NEIGHBOURS = 100_000  # mean atoms within r_c of a centre, images included
+MARGIN = 0.1  # relative
+VALID, UNSURE, INVALID = "valid", "unsure", "invalid"
 
 
-def check_expansion(calculator, frames, center_species):
-    """compute() gives finite values of the documented shape or a documented
-    error; returns the result or None."""
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    kind: str
+    reason: str = ""
+
+
+def worst(*verdicts: Verdict) -> Verdict:
+    """INVALID if any is, else UNSURE if any is, else VALID."""
+    order = {VALID: 0, UNSURE: 1, INVALID: 2}
+    return max(verdicts, key=lambda v: order[v.kind], default=Verdict(VALID))
+
+
+def _ball(dimension: int, radius: float) -> float:
+    """Length, area or volume of the 1-, 2- or 3-ball of `radius`."""
+    return {1: 2.0 * radius, 2: np.pi * radius**2, 3: 4.0 * np.pi / 3.0 * radius**3}[dimension]
+
+
+def _closest_approach(positions, vectors, dual, heights, reach) -> float:
+    """Smallest distance between two atoms or an atom and an image of any
+    atom (itself included), if below `reach`; brute force over translations.
+    Positions are first wrapped along the periodic vectors, so each pair's
+    separation has fractional coordinates in (-1, 1) and translations
+    n_k = -M..M with M = 1 + ceil(reach / h_k) reach every image closer than
+    `reach` (its component along the dual vector k is (f_k + n_k) h_k)."""
+    wrapped = positions - np.floor(positions @ dual.T) @ vectors
+    ranges = [np.arange(-m, m + 1) for m in 1 + np.ceil(reach / heights).astype(int)]
+    shifts = np.stack(np.meshgrid(*ranges, indexing="ij"), axis=-1).reshape(-1, len(vectors))
+    separation = wrapped[None, :, :] - wrapped[:, None, :]
+    distances = np.linalg.norm(separation[None] + (shifts @ vectors)[:, None, None, :], axis=-1)
+    zero = int(np.flatnonzero((shifts == 0).all(axis=1))[0])
+    np.fill_diagonal(distances[zero], np.inf)
+    return float(distances.min())
+
+
+def structure_verdict(frame, *, cutoff=None, species=None, periodic_ok=True) -> Verdict:
+    """Is this generated structure a valid input? `cutoff` (a density
+    expansion's) enables the neighbour-count limit; `species` is the
+    calculator's fixed list, if any. The generator only makes finite
+    positions well inside 1e8 Å and atomic numbers of POOL."""
+    numbers = frame.numbers
+    positions = np.asarray(frame.positions, dtype=np.float64)
+    if not np.isfinite(positions).all() or np.abs(positions).max() > 1e8:
+        return Verdict(INVALID, "non-finite or huge position")
+    if species is not None and not set(numbers.tolist()) <= set(species):
+        return Verdict(INVALID, f"species {sorted(set(numbers.tolist()) - set(species))} not in species=")
+    # without images: two atoms this close are too close whatever the cell
+    direct = scipy.spatial.distance.pdist(positions).min(initial=np.inf)
+    if direct < MIN_DISTANCE * (1 - MARGIN):
+        return Verdict(INVALID, f"two atoms {direct:.3g} Å apart")
+    pbc = np.asarray(frame.pbc, dtype=bool)
+    if not pbc.any():
+        if direct < MIN_DISTANCE * (1 + MARGIN):
+            return Verdict(UNSURE, f"two atoms {direct:.3g} Å apart, near the limit")
+        return Verdict(VALID)
+    if not periodic_ok:
+        return Verdict(INVALID, "periodic structure, potential expansion")
+    vectors = np.asarray(frame.cell[:], dtype=np.float64)[pbc]
+    if not np.isfinite(vectors).all() or np.any(np.linalg.norm(vectors, axis=1) == 0.0):
+        return Verdict(INVALID, "zero or non-finite periodic cell vector")
+    gram = vectors @ vectors.T
+    dimension = len(vectors)
+    measure = float(np.sqrt(max(np.linalg.det(gram), 0.0)))  # length, area or volume of the periodic lattice
+    # the plane spacings (heights) of any basis of a lattice multiply to at
+    # most its measure: one of them is at most measure^(1/d), reduced or not
+    if measure ** (1 / dimension) < MIN_HEIGHT * (1 - MARGIN):
+        return Verdict(INVALID, f"lattice too thin for any basis (measure {measure:.3g})")
+    verdicts = []
+    if cutoff is not None:
+        neighbours = len(frame) * _ball(dimension, cutoff) / measure
+        if neighbours > MAX_NEIGHBOURS * (1 + MARGIN):
+            return Verdict(INVALID, f"cell too small for the cut-off: {neighbours:.3g} neighbours")
+        if neighbours > MAX_NEIGHBOURS * (1 - MARGIN):
+            verdicts.append(Verdict(UNSURE, f"{neighbours:.3g} neighbours, near the limit"))
+    dual = np.linalg.solve(gram, vectors)  # dual[k] . vectors[j] = delta_kj
+    heights = 1.0 / np.linalg.norm(dual, axis=1)  # distance of each periodic vector from the others' span
+    if heights.min() < MIN_HEIGHT * (1 + MARGIN):
+        return worst(Verdict(UNSURE, f"given cell {heights.min():.3g} Å thin: depends on its reduction"), *verdicts)
+    closest = _closest_approach(positions, vectors, dual, heights, 2 * MIN_DISTANCE)
+    if closest < MIN_DISTANCE * (1 - MARGIN):
+        return Verdict(INVALID, f"two atoms {closest:.3g} Å apart through the periodic boundary")
+    if closest < MIN_DISTANCE * (1 + MARGIN):
+        verdicts.append(Verdict(UNSURE, f"two atoms {closest:.3g} Å apart, near the limit"))
+    return worst(*verdicts)
+
+
+def center_species_verdict(center_species) -> Verdict:
+    if center_species is None:
+        return Verdict(VALID)
+    if (isinstance(center_species, str) or len(center_species) == 0
+            or not all(type(z) is int and 1 <= z <= 118 for z in center_species)):
+        return Verdict(INVALID, f"center_species={center_species!r}")
+    return Verdict(VALID)
+
+
+def input_verdict(calculators, frames, center_species) -> Verdict:
+    """Frames and centre species, for every expansion a calculator uses."""
+    verdicts = [center_species_verdict(center_species)]
+    for calculator in calculators:
+        density_like = isinstance(calculator, mslode.DensityExpansion)
+        for index, frame in enumerate(frames):
+            verdict = structure_verdict(frame, cutoff=calculator.cutoff if density_like else None,
+                                        species=calculator.species, periodic_ok=density_like)
+            verdicts.append(Verdict(verdict.kind, f"structure {index}: {verdict.reason}"))
+    return worst(*verdicts)
+
+
+class Outcomes(collections.Counter):
+    """(verdict, outcome) counts of one property's examples; each is also a
+    hypothesis event (pytest --hypothesis-show-statistics)."""
+
+    def add(self, verdict: Verdict, error: Exception | None = None) -> None:
+        self[verdict.kind, "computed" if error is None else "refused"] += 1
+        if error is None:
+            event(f"computed ({verdict.kind})")
+        else:
+            kind = re.sub(r"structure \d+|[-+]?\d[\d.e+-]*|\[.*?\]|\(.*?\)|'.*?'", "#", str(error))
+            event(f"{type(error).__name__} ({verdict.kind}): {kind[:70]}")
+
+    def require(self, valid: float, invalid: float) -> None:
+        """Every example ran, and at least these fractions were judged valid
+        (so computed) and invalid (so refused): the judge is not vacuous and
+        the property is not satisfied by refusing everything."""
+        total = sum(self.values())
+        print(dict(self))
+        assert total > 0
+        assert self[VALID, "computed"] >= valid * total, dict(self)
+        assert self[INVALID, "refused"] >= invalid * total, dict(self)
+        assert self[VALID, "refused"] == self[INVALID, "computed"] == 0, dict(self)
+
+
+def check_expansion(calculator, frames, center_species, verdict: Verdict, outcomes: Outcomes):
+    """compute() gives finite values of the documented shape if the input is
+    valid, a documented error if it is invalid; returns the result or None."""
     try:
         result = calculator.compute(frames, center_species=center_species)
     except DOCUMENTED_ERRORS as error:
         note(f"{type(error).__name__}: {error}")
-        record(error)
+        outcomes.add(verdict, error)
         assert str(error)
+        assert verdict.kind != VALID, f"a valid input was refused: {type(error).__name__}: {error}"
         return None
+    outcomes.add(verdict)
+    assert verdict.kind != INVALID, f"an invalid input was accepted: {verdict.reason}"
     species = expected_species(calculator, frames)
     n_centers = expected_centers(frames, center_species)
     assert result.values.shape == (n_centers, len(species), calculator.max_radial, (calculator.max_angular + 1) ** 2)
     assert np.isfinite(result.values).all()
     assert list(result.species) == species
-    record()
     assert result.structure.shape == result.center.shape == result.center_species.shape == (n_centers,)
     return result
 
@@ -350,24 +505,28 @@ def n_invariant_features(invariants, frames) -> int:
     return pairs * (invariants.first.max_angular + 1)
 
 
-def check_invariants(invariants, frames, center_species):
+def check_invariants(invariants, frames, center_species, verdict: Verdict, outcomes: Outcomes):
     try:
         result = invariants.compute(frames, center_species=center_species)
     except DOCUMENTED_ERRORS as error:
         note(f"{type(error).__name__}: {error}")
-        record(error)
+        outcomes.add(verdict, error)
         assert str(error)
+        assert verdict.kind != VALID, f"a valid input was refused: {type(error).__name__}: {error}"
         return None
+    outcomes.add(verdict)
+    assert verdict.kind != INVALID, f"an invalid input was accepted: {verdict.reason}"
     n_centers = expected_centers(frames, center_species)
     n_features = n_invariant_features(invariants, frames)
     assert result.values.shape == (n_centers, n_features)
     assert result.labels.shape == (n_features, 5)
     assert np.isfinite(result.values).all()
-    record()
     return result
 
 
-# Bad values per hyper-parameter; an example corrupts at most one.
+# Bad values per hyper-parameter; an example corrupts at most one. All are
+# refused when the calculator is created, except those of COMPUTE_TIME_ERRORS:
+# tables that cannot reach the accuracy, refused at the first compute.
 BAD_HYPERS = {
     "cutoff": [0.0, -1.0, float("nan"), float("inf"), "4", None],
     "gaussian_width": [0.0, -0.3, float("nan"), 1e-5],
@@ -378,10 +537,13 @@ BAD_HYPERS = {
     "species": [(), (1, 1), (0,), "H", (1.5,)],
     "spline_accuracy": [0.0, 0.5, 1e-17],
 }
+COMPUTE_TIME_ERRORS = {("gaussian_width", 1e-5), ("spline_accuracy", 1e-17)}
 
 
 @st.composite
-def density_hypers(draw) -> dict:
+def density_hypers(draw) -> tuple:
+    """(hyper-parameters, the corrupted (name, value) or None). Uncorrupted
+    ones are all valid: the extremes of these ranges compute."""
     cutoff = draw(finite_floats(0.5, 7.0))
     hypers = dict(
         cutoff=cutoff,
@@ -394,27 +556,40 @@ def density_hypers(draw) -> dict:
         spline_accuracy=draw(st.sampled_from([1e-8, 1e-6, 1e-4])),
     )
     corrupt = draw(st.sampled_from([None] * 12 + sorted(BAD_HYPERS)))
-    if corrupt is not None:
-        hypers[corrupt] = draw(st.sampled_from(BAD_HYPERS[corrupt]))
-    return hypers
+    if corrupt is None:
+        return hypers, None
+    hypers[corrupt] = draw(st.sampled_from(BAD_HYPERS[corrupt]))
+    return hypers, (corrupt, hypers[corrupt])
 
 
-@fuzz_settings(100)
-@given(hypers=density_hypers(), frames=frame_lists(), center_species=center_species_st)
-def test_fuzz_density(hypers, frames, center_species):
-    try:
-        rho = mslode.DensityExpansion(**hypers)
-    except DOCUMENTED_ERRORS as error:
-        note(f"{type(error).__name__}: {error}")
-        record(error)
-        return
-    result = check_expansion(rho, frames, center_species)
-    if result is not None and len(frames) > 1 and len(result.values):
-        # batching does not change any row
-        alone = rho.compute(frames[-1:], center_species=center_species).values
-        rows = result.structure == len(frames) - 1
-        if rho.species is not None:
-            np.testing.assert_allclose(result.values[rows], alone, rtol=1e-12, atol=1e-300)
+def test_fuzz_density():
+    outcomes = Outcomes()
+
+    @fuzz_settings(100)
+    @given(hypers=density_hypers(), frames=frame_lists(), center_species=center_species_st)
+    def examples(hypers, frames, center_species):
+        hypers, corrupted = hypers
+        try:
+            rho = mslode.DensityExpansion(**hypers)
+        except DOCUMENTED_ERRORS as error:
+            note(f"{type(error).__name__}: {error}")
+            outcomes.add(Verdict(INVALID if corrupted else VALID), error)
+            assert corrupted is not None, f"valid hyper-parameters were refused: {type(error).__name__}: {error}"
+            return
+        assert corrupted is None or corrupted in COMPUTE_TIME_ERRORS, f"{corrupted} was accepted"
+        verdict = input_verdict([rho], frames, center_species)
+        if corrupted is not None:
+            verdict = Verdict(INVALID, f"{corrupted[0]}={corrupted[1]}: tables out of reach")
+        result = check_expansion(rho, frames, center_species, verdict, outcomes)
+        if result is not None and len(frames) > 1 and len(result.values):
+            # batching does not change any row
+            alone = rho.compute(frames[-1:], center_species=center_species).values
+            rows = result.structure == len(frames) - 1
+            if rho.species is not None:
+                np.testing.assert_allclose(result.values[rows], alone, rtol=1e-12, atol=1e-300)
+
+    examples()
+    outcomes.require(valid=0.1, invalid=0.2)
 
 
 # PotentialExpansion tables take up to ~0.5 s: a few fixed hyper-parameter
@@ -432,14 +607,22 @@ def potential_set(index: int) -> mslode.PotentialExpansion:
     return mslode.PotentialExpansion(**POTENTIAL_SETS[index])
 
 
-@fuzz_settings(60)
-@given(index=st.integers(0, len(POTENTIAL_SETS) - 1),
-       frames=st.one_of(frame_lists(periodic=False), frame_lists(periodic=False), frame_lists()),
-       center_species=center_species_st)
-def test_fuzz_potential(index, frames, center_species):
-    result = check_expansion(potential_set(index), frames, center_species)
-    if any(frame.pbc.any() for frame in frames):
-        assert result is None  # periodic potentials: not yet, must be refused
+def test_fuzz_potential():
+    outcomes = Outcomes()
+
+    @fuzz_settings(60)
+    @given(index=st.integers(0, len(POTENTIAL_SETS) - 1),
+           frames=st.one_of(frame_lists(periodic=False), frame_lists(periodic=False), frame_lists()),
+           center_species=center_species_st)
+    def examples(index, frames, center_species):
+        calculator = potential_set(index)
+        verdict = input_verdict([calculator], frames, center_species)
+        result = check_expansion(calculator, frames, center_species, verdict, outcomes)
+        if any(frame.pbc.any() for frame in frames):
+            assert result is None  # periodic potentials: not yet, must be refused
+
+    examples()
+    outcomes.require(valid=0.1, invalid=0.1)
 
 
 INVARIANT_SETS = [
@@ -451,17 +634,25 @@ INVARIANT_SETS = [
 ]
 
 
-@fuzz_settings(60)
-@given(index=st.integers(0, len(INVARIANT_SETS) - 1), symmetric=st.sampled_from([None, False, True]),
-       frames=st.one_of(frame_lists(periodic=False), frame_lists()), center_species=center_species_st)
-def test_fuzz_invariants(index, symmetric, frames, center_species):
-    first, second = INVARIANT_SETS[index]()
-    try:
+def test_fuzz_invariants():
+    outcomes = Outcomes()
+
+    @fuzz_settings(60)
+    @given(index=st.integers(0, len(INVARIANT_SETS) - 1), symmetric=st.sampled_from([None, False, True]),
+           frames=st.one_of(frame_lists(periodic=False), frame_lists()), center_species=center_species_st)
+    def examples(index, symmetric, frames, center_species):
+        first, second = INVARIANT_SETS[index]()
+        if symmetric and first is not second:
+            # symmetric=True needs the same expansion twice
+            with pytest.raises(ValueError, match="symmetric=True needs the same expansion twice"):
+                mslode.Invariants(first, second, symmetric=symmetric)
+            return
         invariants = mslode.Invariants(first, second, symmetric=symmetric)
-    except DOCUMENTED_ERRORS as error:
-        assert symmetric and first is not second, error
-        return
-    check_invariants(invariants, frames, center_species)
+        verdict = input_verdict({id(c): c for c in (first, second)}.values(), frames, center_species)
+        check_invariants(invariants, frames, center_species, verdict, outcomes)
+
+    examples()
+    outcomes.require(valid=0.1, invalid=0.1)
 
 
 # -- property: a defect in one structure of a batch is reported with its index --
@@ -513,7 +704,9 @@ DEFECT_MESSAGES = {
        kind=st.sampled_from(sorted(DEFECT_MESSAGES)))
 def test_defect_names_structure(frames, data, kind):
     rho = density(species=(1, 6, 8))
-    assert check_expansion(rho, frames, None) is not None, "good structures were refused"
+    verdict = input_verdict([rho], frames, None)
+    assert verdict.kind == VALID, verdict.reason
+    assert check_expansion(rho, frames, None, verdict, Outcomes()) is not None
     index = data.draw(st.integers(0, len(frames) - 1))
     frames[index] = _defect(frames[index], kind)
     with pytest.raises(ValueError, match=rf"structure {index}\b.*{DEFECT_MESSAGES[kind]}"):
@@ -600,8 +793,8 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     import signal, sys, time
     import numpy as np, ase, mslode
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the parent ignores SIGINT
-    # 8 atoms in a 4 Å cube, r_c = 50 Å: ~65 000 neighbours per centre, tens of
-    # ms each; 4000 centres take minutes unless interrupted.
+    # 8 atoms in a 4 Å cube, r_c = 50 Å: ~65 000 neighbours per centre, a few
+    # ms each; 16 000 centres take ~40 s on two cores unless interrupted.
     frame = ase.Atoms(numbers=[1, 6, 8, 1, 6, 8, 1, 8], cell=np.eye(3) * 4.0, pbc=True,
                       positions=np.array(np.meshgrid([0, 2], [0, 2], [0, 2])).reshape(3, -1).T)
     rho = mslode.DensityExpansion(cutoff=50.0, gaussian_width=0.3, max_radial=6, max_angular=4, species=[1, 6, 8])
@@ -611,7 +804,7 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
     print("computing", flush=True)
     start = time.perf_counter()
     try:
-        calculator.compute([frame] * 500)
+        calculator.compute([frame] * 2000)
         print("finished", time.perf_counter() - start, flush=True)
     except KeyboardInterrupt:
         print("interrupted", time.perf_counter() - start, flush=True)
@@ -622,23 +815,24 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.parametrize("kind", ["expansion", "invariants"])
 def test_ctrl_c_stops_a_long_compute(kind):
+    """SIGINT half a second into a compute of tens of seconds raises
+    KeyboardInterrupt out of it, before it finishes, and the calculator
+    still works. (A compute that ignores the signal prints "finished" or
+    runs into the 30 s timeout.) How fast it stops is measured by
+    benchmarks/bench_density.py --robustness."""
     process = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT, kind], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout.readline().strip() == "computing", process.stderr.read()
         time.sleep(0.5)
-        sent = time.perf_counter()
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
-        latency = time.perf_counter() - sent
     finally:
         process.kill()
     lines = dict(line.split(" ", 1) for line in stdout.split("\n") if " " in line)
-    assert "interrupted" in lines, (stdout, stderr)
+    assert "interrupted" in lines and "finished" not in lines, (stdout, stderr)
     assert process.returncode == 0, stderr
     assert lines["usable"] == "True"
-    print(f"{kind}: stopped {latency:.2f} s after SIGINT")
-    assert latency < 3.0, f"took {latency:.2f} s to stop"
 
 
 # -- memory ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Real spherical harmonics (SPEC §2) against independent references.
+"""Real spherical harmonics (docs/conventions.md, "Spherical harmonics") against
+independent references.
 
 Convention pinned here (sphericart / featomic): orthonormal on the unit
 sphere, no Condon-Shortley phase, m < 0 ∝ sin(|m|φ), m > 0 ∝ cos(mφ), so
