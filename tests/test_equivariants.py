@@ -27,7 +27,7 @@ def _cluster(n: int, rng: np.random.Generator) -> ase.Atoms:
     """n atoms, no two closer than 0.9 Å, random species."""
     positions: list[np.ndarray] = []
     while len(positions) < n:
-        x = rng.uniform(-2.5, 2.5, size=3)
+        x = rng.uniform(-2.5, 2.5, size=3) * max(1.0, (n / 9) ** (1 / 3))
         if all(np.linalg.norm(x - y) > 0.9 for y in positions):
             positions.append(x)
     return ase.Atoms(numbers=rng.choice(SPECIES, size=n), positions=np.array(positions))
@@ -262,3 +262,17 @@ def test_equivariants_are_values():
     assert calculator == mslode.Equivariants(RHO, V6, lambda_=1)
     np.testing.assert_array_equal(calculator.compute(FRAMES).values,
                                   mslode.Equivariants(RHO, V6, lambda_=1).compute(FRAMES).values)
+
+
+def test_structure_sums_of_large_structures():
+    """A structure with more centres than one work run (32) is summed by
+    several threads: the same sums as the rows."""
+    rng = np.random.default_rng(3)
+    big = [_cluster(5, rng), _cluster(90, np.random.default_rng(4)), _cluster(40, rng), _cluster(3, rng)]
+    for calculator in (mslode.Invariants(RHO, V), mslode.Equivariants(RHO, RHO, lambda_=1)):
+        full = calculator.compute(big)
+        reduced = calculator.compute(big, reduce="structure")
+        for row, (s, z) in enumerate(zip(reduced.structure, reduced.center_species)):
+            mine = (full.structure == s) & (full.center_species == z)
+            np.testing.assert_allclose(reduced.values[row], full.values[mine].sum(axis=0), rtol=1e-12,
+                                       atol=1e-12 * np.abs(full.values).max())

@@ -170,29 +170,38 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
     const long long n = static_cast<long long>(centers.size());
     const size_t width = static_cast<size_t>(coupling.output_size());
     if (sums != nullptr) std::fill(out, out + structures.size() * static_cast<size_t>(sums->blocks) * width, 0.0);
+    // Work items: runs of consecutive centres. With sums a run never crosses a
+    // structure, so its rows are summed in thread-local memory and added to
+    // the output once; only a structure split over several runs (more centres
+    // than a run holds) needs atomic adds.
+    struct Run {
+        long long begin, end;
+        bool shared;  // its structure has other runs
+    };
+    std::vector<Run> runs;
+    const long long run_length = sums != nullptr ? 32 : 16;
+    for (long long c = 0; c < n;) {
+        long long e = std::min(n, c + run_length);
+        if (sums != nullptr) {
+            long long structure_end = c;
+            while (structure_end < n && centers[static_cast<size_t>(structure_end)].structure ==
+                                            centers[static_cast<size_t>(c)].structure) ++structure_end;
+            const bool starts_structure = c == 0 || centers[static_cast<size_t>(c - 1)].structure !=
+                                                        centers[static_cast<size_t>(c)].structure;
+            e = std::min(e, structure_end);
+            runs.push_back({c, e, !(starts_structure && e == structure_end)});
+        } else {
+            runs.push_back({c, e, false});
+        }
+        c = e;
+    }
+    const long long n_runs = static_cast<long long>(runs.size());
     FirstError errors;
 #pragma omp parallel
     {
         Workspace scratch;
         std::vector<double> block_f, block_g, coupling_scratch, row, rows;
         std::vector<char> touched;
-        int rows_structure = -1;  // the structure whose sums `rows` holds
-        // adds this thread's rows into the shared output (other threads may
-        // hold sums of the same structure)
-        auto flush = [&] {
-            for (int b = 0; b < static_cast<int>(touched.size()); ++b) {
-                if (!touched[static_cast<size_t>(b)]) continue;
-                double* target = out + (static_cast<size_t>(rows_structure) * static_cast<size_t>(sums->blocks) +
-                                        static_cast<size_t>(b)) * width;
-                const double* source = rows.data() + static_cast<size_t>(b) * width;
-                for (size_t k = 0; k < width; ++k) {
-#pragma omp atomic
-                    target[k] += source[k];
-                }
-                touched[static_cast<size_t>(b)] = 0;
-            }
-            std::fill(rows.begin(), rows.end(), 0.0);
-        };
         errors.run([&] {  // std::bad_alloc must not escape the parallel region
             block_f.resize(static_cast<size_t>(f.block_size()));
             if (!same) block_g.resize(static_cast<size_t>(g.block_size()));
@@ -202,31 +211,46 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
                 touched.assign(static_cast<size_t>(sums->blocks), 0);
             }
         });
-#pragma omp for schedule(dynamic, 16)
-        for (long long c = 0; c < n; ++c) {
-            if (errors.failed() || stop.stopped()) continue;
-            const Center& center = centers[static_cast<size_t>(c)];
-            const Structure& s = structures[static_cast<size_t>(center.structure)];
-            errors.run([&] {
-                f.expand(s, *prepared_f[static_cast<size_t>(center.structure)], center.atom, block_f.data(), scratch);
-                if (!same) g.expand(s, *prepared_g[static_cast<size_t>(center.structure)], center.atom, block_g.data(), scratch);
-                const double* block_g_data = same ? block_f.data() : block_g.data();
-                if (sums == nullptr) {
-                    coupling.couple(block_f.data(), block_g_data, out + static_cast<size_t>(c) * width, coupling_scratch);
-                    return;
+#pragma omp for schedule(dynamic)
+        for (long long r = 0; r < n_runs; ++r) {
+            const Run& run = runs[static_cast<size_t>(r)];
+            for (long long c = run.begin; c < run.end; ++c) {
+                if (errors.failed() || stop.stopped()) break;
+                const Center& center = centers[static_cast<size_t>(c)];
+                const Structure& s = structures[static_cast<size_t>(center.structure)];
+                errors.run([&] {
+                    f.expand(s, *prepared_f[static_cast<size_t>(center.structure)], center.atom, block_f.data(), scratch);
+                    if (!same) g.expand(s, *prepared_g[static_cast<size_t>(center.structure)], center.atom, block_g.data(), scratch);
+                    const double* block_g_data = same ? block_f.data() : block_g.data();
+                    if (sums == nullptr) {
+                        coupling.couple(block_f.data(), block_g_data, out + static_cast<size_t>(c) * width, coupling_scratch);
+                        return;
+                    }
+                    coupling.couple(block_f.data(), block_g_data, row.data(), coupling_scratch);
+                    const int b = sums->block_of_center[static_cast<size_t>(c)];
+                    double* target = rows.data() + static_cast<size_t>(b) * width;
+                    for (size_t k = 0; k < width; ++k) target[k] += row[k];
+                    touched[static_cast<size_t>(b)] = 1;
+                });
+            }
+            if (sums == nullptr) continue;
+            const size_t structure = static_cast<size_t>(centers[static_cast<size_t>(run.begin)].structure);
+            for (size_t b = 0; b < touched.size(); ++b) {
+                if (!touched[b]) continue;
+                double* target = out + (structure * static_cast<size_t>(sums->blocks) + b) * width;
+                double* source = rows.data() + b * width;
+                if (run.shared) {
+                    for (size_t k = 0; k < width; ++k) {
+#pragma omp atomic
+                        target[k] += source[k];
+                    }
+                } else {
+                    std::copy(source, source + width, target);
                 }
-                if (center.structure != rows_structure) {
-                    if (rows_structure >= 0) flush();
-                    rows_structure = center.structure;
-                }
-                coupling.couple(block_f.data(), block_g_data, row.data(), coupling_scratch);
-                const int b = sums->block_of_center[static_cast<size_t>(c)];
-                double* target = rows.data() + static_cast<size_t>(b) * width;
-                for (size_t k = 0; k < width; ++k) target[k] += row[k];
-                touched[static_cast<size_t>(b)] = 1;
-            });
+                std::fill(source, source + width, 0.0);
+                touched[b] = 0;
+            }
         }
-        if (sums != nullptr && rows_structure >= 0) flush();
     }
     stop.finish();  // an interruption wins over errors of the centres computed
     errors.rethrow();
