@@ -11,6 +11,10 @@ from . import _core, tensors
 from .couplings import Equivariants, Invariants
 from .features import DensityExpansion, PotentialExpansion
 from .values import EquivariantValues, ExpansionValues, InvariantValues, concatenate
+from . import io, metrics, models, plots, selection
+from .io import load
+from .metrics import LearningCurve, errors_by_group, learning_curve, rmse, rmse_percent
+from .models import Committee, Ridge, SparseKernelRidge
 
 __version__ = "0.1.0"
 
@@ -50,4 +54,18 @@ __all__ = [
     "concatenate",
     "instruction_set",
     "tensors",
+    "Committee",
+    "LearningCurve",
+    "Ridge",
+    "SparseKernelRidge",
+    "errors_by_group",
+    "io",
+    "learning_curve",
+    "load",
+    "metrics",
+    "models",
+    "plots",
+    "rmse",
+    "rmse_percent",
+    "selection",
 ]

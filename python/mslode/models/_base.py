@@ -1,0 +1,343 @@
+"""What :class:`~mslode.Ridge` and :class:`~mslode.SparseKernelRidge` share:
+a model linear in a design built per central species from the calculators'
+features, an unpenalised baseline, the regulariser (and any other grid) by
+cross-validation, streaming over chunks of structures, prediction, saving.
+
+A fitted model predicts
+
+    y(A) = Σ_k Z_k(A) · coef_k + C(A) · baseline_
+
+with Z_k(A) the design columns of central species k (sums over the centres
+of that species of their features, or of their kernel rows) and C(A) the
+composition of A (and a 1 for the intercept).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from ..io import calculator_from_json, calculator_to_json
+from . import _design, _solve, _targets
+
+BASELINES = ("auto", "composition", None)
+
+
+def _progress(iterable: Any, enabled: bool, total: int, what: str) -> Any:
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=what, unit="chunk")
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def as_frames(frames: Any) -> list:
+    import ase
+
+    if isinstance(frames, ase.Atoms):
+        return [frames]
+    if isinstance(frames, (str, bytes)) or not hasattr(frames, "__iter__"):
+        raise TypeError(f"frames must be an ase.Atoms or a list of them, got {type(frames).__name__}")
+    frames = list(frames)
+    if not frames:
+        raise ValueError("frames is empty: give at least one structure")
+    for index, frame in enumerate(frames):
+        if not isinstance(frame, ase.Atoms):
+            raise TypeError(f"structure {index} is a {type(frame).__name__}, not an ase.Atoms")
+    return frames
+
+
+class LinearModel(RegressorMixin, BaseEstimator):
+    """Fit and predict of a model linear in per-species design columns
+    (subclasses define the columns and the candidate transforms)."""
+
+    _name = "model"
+
+    # -- hooks ----------------------------------------------------------------
+    def _linear_in_features(self) -> bool:
+        """Whether the design of a structure is the sum of its centres' features
+        (then per-structure sums come from :func:`_design.structure_sums`)."""
+        return False
+
+    def _check_own(self, n_calculators: int) -> None:
+        """Checks of the subclass's own hyper-parameters (before any work)."""
+
+    def _prepare(self, frames: list, calculators: list, folds: np.ndarray, rng: np.random.Generator) -> None:
+        """Anything to fix before the rows are built (e.g. the active set)."""
+
+    def _env_rows(self, k: int, features: list) -> np.ndarray:
+        """Design columns of centres of central species ``species_[k]``, (n, width_k)."""
+        raise NotImplementedError
+
+    def _candidates(self, problem: Any) -> list:
+        """Column transforms T to choose among by cross-validation (labels, T)."""
+        raise NotImplementedError
+
+    def _chosen(self, label: Any) -> None:
+        """Record what the chosen candidate means."""
+
+    def _extra_state(self) -> tuple[dict, dict]:
+        return {}, {}
+
+    def _restore_extra(self, fitted: dict, arrays: dict) -> None:
+        pass
+
+    # -- checks ---------------------------------------------------------------
+    def _check_common(self) -> dict:
+        name = self._name
+        if self.baseline not in BASELINES:
+            raise ValueError(f"{name}: baseline must be 'auto', 'composition' or None, got {self.baseline!r}")
+        checked = dict(
+            calculators=_design.check_calculators(self.features, name),
+            alphas=_solve.check_alphas(self.alphas),
+            fit_intercept=check_bool("fit_intercept", self.fit_intercept),
+            per_atom=check_bool("per_atom", self.per_atom),
+            progress=check_bool("progress", self.progress),
+            chunk_size=check_positive_int("chunk_size", self.chunk_size),
+            center_species=_design.check_center_species(self.center_species),
+        )
+        if self.solver not in ("auto", "svd", "cholesky"):
+            raise ValueError(f"{name}: solver must be 'auto', 'svd' or 'cholesky', got {self.solver!r}")
+        if checked["per_atom"] and self.fragments is not None:
+            raise ValueError(f"{name}: fragments describe structures; they cannot be used with per_atom=True")
+        return checked
+
+    def _uses_composition(self) -> bool:
+        if self.baseline == "auto":
+            return self.fragments is None
+        return self.baseline == "composition"
+
+    # -- rows -----------------------------------------------------------------
+    def _unpenalised(self, frames: list, env_species: Optional[np.ndarray]) -> np.ndarray:
+        """Baseline columns: composition (or one-hot species per atom) and the intercept."""
+        n = len(frames) if env_species is None else len(env_species)
+        columns = []
+        if self._composition:
+            if env_species is not None:
+                columns.append((env_species[:, None] == np.asarray(self.species_)[None, :]).astype(np.float64))
+            elif self.fragments is not None:
+                columns.append(np.zeros((n, len(self.composition_species_))))  # whole minus fragments: zero
+            else:
+                columns.append(_design.composition(frames, self.composition_species_))
+        if self.fit_intercept:
+            columns.append(np.ones((n, 1)) if self.fragments is None else np.zeros((n, 1)))
+        return np.concatenate(columns, axis=1) if columns else np.zeros((n, 0))
+
+    def _chunk_rows(self, frames: list) -> tuple[np.ndarray, np.ndarray]:
+        """(Z, C) of some structures: one row per structure, or per centre."""
+        n = len(frames)
+        calculators = self.calculators_
+        species = self.species_
+        if self._linear_in_features() and self.fragments is None and not self.per_atom:
+            blocks = [_design.structure_sums(c, frames, species, self._centers) for c in calculators]
+            Z = np.concatenate(blocks, axis=2).reshape(n, -1)
+            return Z, self._unpenalised(frames, None)
+        env = _design.environments(calculators, frames, self._centers, self.fragments)
+        parts = []
+        for k, z in enumerate(species):
+            mask = env.species == z
+            rows = self._env_rows(k, [f[mask] for f in env.features])
+            if env.reference is not None:
+                rows = rows - self._env_rows(k, [f[mask] for f in env.reference])
+            parts.append((mask, rows))
+        if self.per_atom:
+            Z = np.zeros((len(env.species), sum(r.shape[1] for _, r in parts)))
+            offset = 0
+            for mask, rows in parts:
+                Z[mask, offset : offset + rows.shape[1]] = rows
+                offset += rows.shape[1]
+            return Z, self._unpenalised(frames, env.species)
+        Z = np.concatenate([_design.sum_rows(rows, env.structure[mask], n) for mask, rows in parts], axis=1)
+        return Z, self._unpenalised(frames, None)
+
+    # -- fit --------------------------------------------------------------------
+    def fit(self, frames: Any, y: Any, groups: Any = None) -> "LinearModel":
+        """Fit to structures and their targets.
+
+        Parameters
+        ----------
+        frames : list of ase.Atoms
+        y : array-like or str
+            Targets (n_structures,), or per atom with ``per_atom=True``; or
+            the name of a property of the structures (``atoms.info``,
+            ``atoms.arrays``, the attached calculator's ``energy``, ...).
+        groups : array-like or str, optional
+            A label per structure (or an ``atoms.info`` key): the
+            cross-validation keeps each group in one fold (GroupKFold).
+
+        Returns
+        -------
+        self
+        """
+        checked = self._check_common()
+        self._check_own(len(checked["calculators"]))
+        frames = as_frames(frames)
+        self.fragments_ = _targets.check_fragment_key(frames, self.fragments)
+        self._centers = checked["center_species"]
+        mask = _design.centre_mask(frames, self._centers) if checked["per_atom"] else None
+        target = _targets.read_target(frames, y, per_atom=checked["per_atom"], centers=mask)
+        values = target.require_scalar(self._name)
+        group_labels = _targets.read_groups(frames, groups)
+        species = _design.central_species(frames, self._centers)
+        numbers = np.concatenate([f.numbers for f in frames])
+        if not np.isin(numbers, species).any():
+            raise ValueError(f"{self._name}: no centre in the training structures (center_species={self._centers})")
+        self.species_ = species
+        self.composition_species_ = _design.training_species(frames)
+        self.calculators_ = [_design.with_species(c, self.composition_species_) for c in checked["calculators"]]
+        allowed = [_design.channel_species(c) for c in self.calculators_]
+        self.allowed_species_ = sorted(set.intersection(*allowed)) if allowed else []
+        self._composition = self._uses_composition()
+        self.target_kind_ = target.kind
+
+        alphas = checked["alphas"]
+        rng = np.random.default_rng(self.random_state)
+        if self._needs_cv(alphas):
+            folds, n_folds = _solve.assign_folds(len(frames), self.cv, group_labels, self.random_state)
+        else:
+            folds, n_folds = np.full(len(frames), -1, dtype=np.int64), 0
+        self._prepare(frames, self.calculators_, folds, rng)
+
+        if checked["per_atom"]:
+            per_structure = np.array([np.count_nonzero(_design.centre_mask([f], self._centers)) for f in frames])
+        else:
+            per_structure = np.ones(len(frames), dtype=np.int64)
+        row_offsets = np.concatenate([[0], np.cumsum(per_structure)])
+        problem = None
+        slices = list(_design.chunks(len(frames), checked["chunk_size"]))
+        for part in _progress(slices, checked["progress"], len(slices), f"{self._name}.fit"):
+            Z, C = self._chunk_rows(frames[part])
+            rows = slice(row_offsets[part.start], row_offsets[part.stop])
+            row_folds = np.repeat(folds[part], per_structure[part])
+            if problem is None:
+                problem = _solve.make_problem(self.solver, int(row_offsets[-1]), Z.shape[1], n_folds, C.shape[1])
+            problem.add(C, Z, values[rows], row_folds)
+        self.solver_ = "svd" if isinstance(problem, _solve.DesignProblem) else "cholesky"
+
+        candidates = self._candidates(problem)
+        if n_folds:
+            n_validation = int(np.count_nonzero(np.repeat(folds, per_structure) >= 0))
+            errors = np.stack([_solve.total_rmse(problem.cv_sse(T, alphas), n_validation) for _, T in candidates])
+            best_candidate, best_alpha = _solve.best_index(errors)
+        else:
+            errors = np.full((len(candidates), len(alphas)), np.nan)
+            best_candidate, best_alpha = 0, 0
+        self.cv_rmse_ = errors
+        self.alpha_ = float(alphas[best_alpha])
+        label, T = candidates[best_candidate]
+        mu, beta = problem.solve(T, self.alpha_)
+        self.coef_ = beta if T is None else (beta * T if T.ndim == 1 else T @ beta)
+        self.baseline_ = mu
+        self._chosen(label)
+        self.n_structures_fit_ = len(frames)
+        return self
+
+    def _needs_cv(self, alphas: np.ndarray) -> bool:
+        return len(alphas) > 1
+
+    # -- predict ----------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise ValueError(f"this {self._name} is not fitted yet: call fit(frames, y) first")
+
+    def predict(self, frames: Any) -> np.ndarray:
+        """Predicted targets.
+
+        Parameters
+        ----------
+        frames : list of ase.Atoms
+
+        Returns
+        -------
+        ndarray
+            (n_structures,), or one value per centre with ``per_atom=True``.
+
+        Raises
+        ------
+        ValueError
+            A structure has a central species unseen in training, or an atom
+            of a species the calculators have no channel for.
+        """
+        return np.concatenate([Z @ self.coef_ + C @ self.baseline_ for Z, C in self._prediction_rows(frames)])
+
+    def _prediction_rows(self, frames: Any) -> Any:
+        """The (Z, C) rows of ``frames``, chunk by chunk, after the checks."""
+        self._check_fitted()
+        frames = as_frames(frames)
+        _design.check_species(frames, self.species_, set(self.allowed_species_), self._centers)
+        if self.fragments is not None:
+            _targets.check_fragment_key(frames, self.fragments)
+        chunk_size = check_positive_int("chunk_size", self.chunk_size)
+        slices = list(_design.chunks(len(frames), chunk_size))
+        for part in _progress(slices, bool(self.progress), len(slices), f"{self._name}.predict"):
+            yield self._chunk_rows(frames[part])
+
+    def _design_key(self) -> Optional[tuple]:
+        """Models with equal keys build the same rows from the same frames
+        (a committee then builds them once); None: not shared."""
+        return None
+
+    # -- saving -----------------------------------------------------------------
+    def save(self, path: Any) -> None:
+        """Write the fitted model to ``path`` (``docs/models.md``, "Saved models");
+        read it back with :func:`mslode.load`."""
+        from ..io import save_model
+
+        self._check_fitted()
+        save_model(self, path)
+
+    def _saved_state(self) -> tuple[dict, dict]:
+        self._check_fitted()
+        fitted = dict(
+            species=[int(z) for z in self.species_],
+            composition_species=[int(z) for z in self.composition_species_],
+            allowed_species=[int(z) for z in self.allowed_species_],
+            calculators=[calculator_to_json(c) for c in self.calculators_],
+            center_species=self._centers,
+            composition=bool(self._composition),
+            alpha=self.alpha_,
+            solver=self.solver_,
+            target_kind=self.target_kind_,
+            n_structures_fit=int(self.n_structures_fit_),
+        )
+        arrays = {"coef": self.coef_, "baseline": self.baseline_, "cv_rmse": self.cv_rmse_}
+        extra_fitted, extra_arrays = self._extra_state()
+        fitted.update(extra_fitted)
+        arrays.update(extra_arrays)
+        return fitted, arrays
+
+    def _restore_state(self, fitted: dict, arrays: dict) -> None:
+        self.species_ = list(fitted["species"])
+        self.composition_species_ = list(fitted["composition_species"])
+        self.allowed_species_ = list(fitted["allowed_species"])
+        self.calculators_ = [calculator_from_json(c, f"calculators_[{k}]") for k, c in enumerate(fitted["calculators"])]
+        self._centers = fitted["center_species"]
+        self._composition = bool(fitted["composition"])
+        self.alpha_ = float(fitted["alpha"])
+        self.solver_ = fitted["solver"]
+        self.target_kind_ = fitted["target_kind"]
+        self.n_structures_fit_ = int(fitted["n_structures_fit"])
+        self.fragments_ = self.fragments
+        self.coef_ = arrays["coef"]
+        self.baseline_ = arrays["baseline"]
+        self.cv_rmse_ = arrays["cv_rmse"]
+        self._restore_extra(fitted, arrays)
+        n_baseline = (len(self.species_) if self.per_atom else len(self.composition_species_)) * self._composition + int(
+            bool(self.fit_intercept)
+        )
+        if self.baseline_.shape != (n_baseline,):
+            raise ValueError(f"the baseline has shape {self.baseline_.shape}, the model needs ({n_baseline},)")

@@ -1,0 +1,158 @@
+"""Linear models T(A) = Σ_i w_{a_i} · x_i on invariant features
+(``docs/models.md``, "Ridge")."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ._base import LinearModel, check_bool
+
+#: Default grid of regularisers α (per training structure, on standardised columns).
+DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-10, 2, 13))
+
+
+class Ridge(LinearModel):
+    """Ridge regression of a property that is a sum of atomic contributions,
+    T(A) = Σ_i w_{a_i} · x_i: one weight vector per central species, fitted
+    on the per-structure sums of the features of each central species.
+
+    Parameters
+    ----------
+    features : list of calculators
+        Their invariant features are concatenated (``Invariants``, or an
+        expansion's ν = 1 invariants). Calculators whose ``species`` is None
+        are fixed at fit time to the species of the training set, so that
+        every later structure gets the same columns.
+    alphas : float or sequence of float
+        Regularisers α to choose from by cross-validation (one value: no
+        cross-validation). The objective is Σ_s (y_s − ŷ_s)² + α n |w̃|² with
+        n the number of training structures and w̃ the weights on
+        standardised columns.
+    cv : int or scikit-learn splitter
+        Folds: ``KFold(cv, shuffle=True, random_state)``, or
+        ``GroupKFold(cv)`` when ``fit`` gets ``groups``; or any splitter
+        with disjoint test sets (``LeaveOneGroupOut()``, ...).
+    fragments : str, optional
+        Name of a per-atom label (``atoms.arrays[name]``, e.g. a monomer
+        index). The model then learns on X(whole) − Σ_f X(fragment f alone),
+        with the fragments computed at the same positions, so that it is
+        exactly zero at dissociation: for interaction energies. See
+        ``docs/models.md``, "Fragments".
+    baseline : "auto", "composition" or None
+        "composition": an unpenalised energy per atom of each species (for
+        extensive targets); "auto": composition without fragments, none with
+        them (the composition of the whole minus its fragments is zero).
+    fit_intercept : bool
+        An unpenalised constant per structure (off by default: an
+        interaction energy must vanish with its features).
+    standardize : bool
+        Scale every column to unit root-mean-square over the training
+        structures (not centred: zero features still predict zero), so one
+        α regularises all features alike.
+    solver : "auto", "svd" or "cholesky"
+        "svd" keeps the per-structure design (n × P) and solves by SVD;
+        "cholesky" streams Gram matrices ((n_folds + 1) × P² memory, never
+        the rows) and solves by Cholesky; "auto" takes the one that holds
+        less memory.
+    per_atom : bool
+        Fit per-atom targets (one value per centre) on each centre's own
+        features instead of per-structure sums.
+    center_species : list of int, optional
+        Only atoms of these species are centres (default: all atoms).
+    chunk_size : int
+        Structures per chunk: features are computed, summed and added to the
+        solver chunk by chunk, never held per atom for all structures.
+    random_state : int
+        Seed of the folds (``KFold(shuffle=True)``).
+    progress : bool
+        Show a progress bar (tqdm) over chunks.
+
+    Attributes
+    ----------
+    species_ : list of int
+        Central species, one weight block each.
+    coef_ : ndarray, (n_species * n_features,)
+        Weights in the units of the features, central species major
+        (:meth:`weights` splits them).
+    baseline_ : ndarray
+        Energy per atom of each of ``composition_species_`` (with the
+        composition baseline), then the intercept (with ``fit_intercept``).
+    alpha_ : float
+        The chosen regulariser; ``cv_rmse_`` (1, n_alphas) its
+        cross-validation RMSE for every α.
+    calculators_ : list
+        The calculators with their species fixed.
+    scale_ : ndarray
+        Root-mean-square of each column over the training structures.
+    """
+
+    _name = "Ridge"
+
+    def __init__(
+        self,
+        features: Sequence[Any],
+        *,
+        alphas: Any = DEFAULT_ALPHAS,
+        cv: Any = 5,
+        fragments: Optional[str] = None,
+        baseline: Optional[str] = "auto",
+        fit_intercept: bool = False,
+        standardize: bool = True,
+        solver: str = "auto",
+        per_atom: bool = False,
+        center_species: Optional[Sequence[int]] = None,
+        chunk_size: int = 200,
+        random_state: Any = 0,
+        progress: bool = False,
+    ) -> None:
+        self.features = features
+        self.alphas = alphas
+        self.cv = cv
+        self.fragments = fragments
+        self.baseline = baseline
+        self.fit_intercept = fit_intercept
+        self.standardize = standardize
+        self.solver = solver
+        self.per_atom = per_atom
+        self.center_species = center_species
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.progress = progress
+
+    def _linear_in_features(self) -> bool:
+        return True
+
+    def _env_rows(self, k: int, features: list) -> np.ndarray:
+        return np.concatenate(features, axis=1)
+
+    def _candidates(self, problem: Any) -> list:
+        rms = problem.column_rms()
+        self.scale_ = np.where(rms > 0, rms, 1.0)
+        if check_bool("standardize", self.standardize):
+            return [(None, 1.0 / self.scale_)]
+        return [(None, None)]
+
+    def _design_key(self) -> Optional[tuple]:
+        self._check_fitted()
+        return (
+            "Ridge", tuple(self.calculators_), tuple(self.species_), tuple(self.composition_species_),
+            tuple(self.allowed_species_), self.fragments, bool(self.per_atom),
+            None if self._centers is None else tuple(self._centers), bool(self._composition),
+            bool(self.fit_intercept), self.chunk_size,
+        )
+
+    def weights(self) -> dict:
+        """The weights of each central species: ``{atomic number: (n_features,)}``."""
+        self._check_fitted()
+        blocks = self.coef_.reshape(len(self.species_), -1)
+        return {int(z): blocks[k] for k, z in enumerate(self.species_)}
+
+    def _extra_state(self) -> tuple[dict, dict]:
+        return {}, {"scale": self.scale_}
+
+    def _restore_extra(self, fitted: dict, arrays: dict) -> None:
+        self.scale_ = arrays["scale"]
+        if self.coef_.shape != self.scale_.shape:
+            raise ValueError(f"coef has shape {self.coef_.shape} but scale {self.scale_.shape}")

@@ -1,0 +1,264 @@
+"""Sparse kernel ridge regression (projected process / subset of regressors)
+on M active environments (``docs/models.md``, "Sparse kernel ridge
+regression")."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..selection import METHODS, select_samples
+from . import _design, kernels
+from ._base import LinearModel
+from .ridge import DEFAULT_ALPHAS
+
+
+class SparseKernelRidge(LinearModel):
+    """Kernel ridge regression of a sum of atomic contributions on M active
+    environments: T(A) = Σ_{i∈A} Σ_m k(i, m) w_m (subset of regressors, the
+    mean of the projected process).
+
+    The kernel between environments of the same central species is
+    k(i, m) = Σ_c w_c (x̂_i^c · x̂_m^c)^ζ_c over the calculators c, with
+    x̂ the normalised features of calculator c; there is one set of active
+    environments per central species, and none between species.
+
+    The weights minimise Σ_s (y_s − T(A_s))² + α n wᵀ K_MM w. They are
+    found without inverting K_MM: with K_MM = U Λ Uᵀ (eigenvalues below
+    ``jitter`` × λ_max dropped), the model is linear in the RKHS features
+    Φ = K_NM U Λ^(-1/2), and the ridge problem on Φ is solved by SVD
+    (solver "svd") or by Cholesky of its normal equations (solver
+    "cholesky", streaming). K_NM is built chunk by chunk from the per-atom
+    kernel rows, summed per structure.
+
+    Parameters
+    ----------
+    features : list of calculators
+        One kernel each (``Invariants`` or expansions, as for :class:`Ridge`).
+    zeta : int or list of int
+        Exponent ζ of each kernel.
+    n_active : int or dict
+        Active environments: a total, split over central species in
+        proportion to their number of training centres; or
+        ``{atomic number: M}``.
+    kernel_weights : None, sequence, "cv" or 2-D array
+        Weights w_c of the kernels: all 1 (None), fixed, or chosen by
+        cross-validation with α: ``"cv"`` is the grid w_c ∈ {0, ¼, ½, ¾, 1}
+        with Σ_c w_c = 1 (each kernel alone included); a 2-D array gives
+        its own grid (one row per candidate).
+    alphas : float or sequence of float
+        Regularisers α, chosen by cross-validation (as :class:`Ridge`).
+    cv : int or scikit-learn splitter
+        As :class:`Ridge`.
+    active_selection : "fps", "cur" or "random"
+        How the active environments are chosen among the candidates
+        (:mod:`mslode.selection`, on the concatenated normalised features).
+    n_candidates : int, optional
+        Environments per central species to choose from, taken from
+        training structures in random order (default: 5 M per species, or
+        all): FPS costs M × n_candidates × n_features.
+    jitter : float
+        Relative cut on the eigenvalues of K_MM.
+    fragments, baseline, fit_intercept, solver, per_atom, center_species,
+    chunk_size, random_state, progress
+        As :class:`Ridge` (``random_state`` also seeds the candidates and
+        the first FPS pick).
+
+    Attributes
+    ----------
+    active_ : list of list of ndarray
+        For each central species, the normalised features of its active
+        environments under each calculator, (M_k, n_features_c).
+    kernel_weights_ : ndarray
+        The chosen kernel weights; ``alpha_`` the chosen regulariser;
+        ``cv_rmse_`` (n_weight_candidates, n_alphas) the cross-validation
+        RMSE of each pair.
+    coef_ : ndarray
+        Weights of the kernel columns (per species, per kernel, per active
+        environment): w_c times the dual weights (:meth:`dual_weights`).
+    """
+
+    _name = "SparseKernelRidge"
+
+    def __init__(
+        self,
+        features: Sequence[Any],
+        *,
+        zeta: Any = 2,
+        n_active: Any = 500,
+        kernel_weights: Any = None,
+        alphas: Any = DEFAULT_ALPHAS,
+        cv: Any = 5,
+        active_selection: str = "fps",
+        n_candidates: Optional[int] = None,
+        jitter: float = 1e-10,
+        fragments: Optional[str] = None,
+        baseline: Optional[str] = "auto",
+        fit_intercept: bool = False,
+        solver: str = "auto",
+        per_atom: bool = False,
+        center_species: Optional[Sequence[int]] = None,
+        chunk_size: int = 100,
+        random_state: Any = 0,
+        progress: bool = False,
+    ) -> None:
+        self.features = features
+        self.zeta = zeta
+        self.n_active = n_active
+        self.kernel_weights = kernel_weights
+        self.alphas = alphas
+        self.cv = cv
+        self.active_selection = active_selection
+        self.n_candidates = n_candidates
+        self.jitter = jitter
+        self.fragments = fragments
+        self.baseline = baseline
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.per_atom = per_atom
+        self.center_species = center_species
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.progress = progress
+
+    # -- hyper-parameters --------------------------------------------------------
+    def _check_own(self, n_kernels: int) -> None:
+        self.zeta_ = kernels.check_zeta(self.zeta, n_kernels)
+        self._grid = kernels.weight_grid(self.kernel_weights, n_kernels)
+        if self.active_selection not in METHODS:
+            raise ValueError(f"active_selection must be one of {METHODS}, got {self.active_selection!r}")
+        jitter = self.jitter
+        if isinstance(jitter, bool) or not isinstance(jitter, numbers.Real) or not 0 < jitter < 1:
+            raise ValueError(f"jitter is relative to the largest eigenvalue of K_MM: it must be in (0, 1), got {jitter!r}")
+        if self.n_candidates is not None and (
+            isinstance(self.n_candidates, bool) or not isinstance(self.n_candidates, (int, np.integer)) or self.n_candidates < 1
+        ):
+            raise ValueError(f"n_candidates must be None or a positive integer, got {self.n_candidates!r}")
+
+    def _active_counts(self, available: list) -> list:
+        """Active environments per central species (at most those available)."""
+        n_active = self.n_active
+        if isinstance(n_active, dict):
+            n_active = {int(z): m for z, m in n_active.items()}  # keys come back as strings from a saved model
+            unknown = sorted(set(int(z) for z in n_active) - set(self.species_))
+            if unknown:
+                raise ValueError(f"n_active names species {unknown} without centres in training (central species {self.species_})")
+            counts = []
+            for z in self.species_:
+                value = n_active.get(z, 0)
+                if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                    raise ValueError(f"n_active[{z}] must be a non-negative integer, got {value!r}")
+                counts.append(int(value))
+            return [min(c, a) for c, a in zip(counts, available)]
+        if isinstance(n_active, bool) or not isinstance(n_active, (int, np.integer)) or n_active < 1:
+            raise ValueError(f"n_active must be a positive integer or a dict {{atomic number: M}}, got {n_active!r}")
+        return kernels.split_count(int(n_active), available)
+
+    def _needs_cv(self, alphas: np.ndarray) -> bool:
+        return len(alphas) > 1 or len(self._grid) > 1
+
+    # -- active set ------------------------------------------------------------
+    def _prepare(self, frames: list, calculators: list, folds: np.ndarray, rng: np.random.Generator) -> None:
+        numbers = np.concatenate([f.numbers for f in frames])[_design.centre_mask(frames, self._centers)]
+        centres = [int(np.count_nonzero(numbers == z)) for z in self.species_]
+        counts = self._active_counts(centres)
+        wanted = [
+            min(c, self.n_candidates if self.n_candidates is not None else 5 * m) if m else 0
+            for c, m in zip(centres, counts)
+        ]
+        pool: list = [[[] for _ in calculators] for _ in self.species_]
+        found = np.zeros(len(self.species_), dtype=np.int64)
+        order = rng.permutation(len(frames))
+        for start in range(0, len(order), self.chunk_size):
+            if np.all(found >= wanted):
+                break
+            env = _design.environments(calculators, [frames[i] for i in order[start : start + self.chunk_size]], self._centers, None)
+            for k, z in enumerate(self.species_):
+                mask = env.species == z
+                if found[k] >= wanted[k] or not mask.any():
+                    continue
+                take = np.flatnonzero(mask)[: wanted[k] - found[k]]
+                for c, values in enumerate(env.features):
+                    pool[k][c].append(kernels.normalize(values[take]))
+                found[k] += len(take)
+        self.active_ = []
+        for k, _ in enumerate(self.species_):
+            blocks = [np.concatenate(p) if p else np.zeros((0, 0)) for p in pool[k]]
+            m = counts[k]
+            if m == 0 or not len(blocks[0]):
+                self.active_.append([np.zeros((0, b.shape[1] if b.ndim == 2 else 0)) for b in blocks])
+                continue
+            if m >= len(blocks[0]):
+                chosen = np.arange(len(blocks[0]))
+            else:
+                joined = np.concatenate(blocks, axis=1)
+                chosen = select_samples(joined, m, method=self.active_selection, random_state=rng.integers(2**31))
+            self.active_.append([b[chosen] for b in blocks])
+        self._kmm = [
+            [kernels.polynomial(A, A, zeta) for A, zeta in zip(active, self.zeta_)] for active in self.active_
+        ]
+
+    # -- design ----------------------------------------------------------------------
+    def _env_rows(self, k: int, features: list) -> np.ndarray:
+        columns = [
+            kernels.polynomial(kernels.normalize(values), active, zeta)
+            for values, active, zeta in zip(features, self.active_[k], self.zeta_)
+        ]
+        return np.concatenate(columns, axis=1)
+
+    def _candidates(self, problem: Any) -> list:
+        """One transform per kernel-weight candidate: block diagonal over
+        species, [w_1 R; w_2 R; …] with R = K_MM(w)^(-1/2) of that species."""
+        out = []
+        for weights in self._grid:
+            blocks = []
+            for k_mm in self._kmm:
+                m = k_mm[0].shape[0] if k_mm else 0
+                combined = sum(w * K for w, K in zip(weights, k_mm)) if m else np.zeros((0, 0))
+                R = kernels.inverse_sqrt(combined, float(self.jitter))
+                blocks.append(np.concatenate([w * R for w in weights], axis=0) if m else np.zeros((0, 0)))
+            rows = sum(b.shape[0] for b in blocks)
+            T = np.zeros((rows, sum(b.shape[1] for b in blocks)))
+            r = c = 0
+            for b in blocks:
+                T[r : r + b.shape[0], c : c + b.shape[1]] = b
+                r, c = r + b.shape[0], c + b.shape[1]
+            out.append((weights, T))
+        return out
+
+    def _chosen(self, label: Any) -> None:
+        self.kernel_weights_ = np.asarray(label, dtype=np.float64)
+        del self._kmm
+
+    def dual_weights(self) -> dict:
+        """Weights of the active environments of each central species in
+        the summed kernel: ``{atomic number: (M_k,)}``."""
+        self._check_fitted()
+        out = {}
+        offset = 0
+        for z, active in zip(self.species_, self.active_):
+            m = len(active[0])
+            block = self.coef_[offset : offset + m * len(active)].reshape(len(active), m)
+            first = int(np.flatnonzero(self.kernel_weights_ > 0)[0])
+            out[int(z)] = block[first] / self.kernel_weights_[first]
+            offset += m * len(active)
+        return out
+
+    # -- saving ------------------------------------------------------------------------
+    def _extra_state(self) -> tuple[dict, dict]:
+        arrays = {"kernel_weights": self.kernel_weights_}
+        for k, active in enumerate(self.active_):
+            for c, values in enumerate(active):
+                arrays[f"active_{k}_{c}"] = values
+        return {"zeta": list(self.zeta_), "n_kernels": len(self.zeta_)}, arrays
+
+    def _restore_extra(self, fitted: dict, arrays: dict) -> None:
+        self.zeta_ = [int(z) for z in fitted["zeta"]]
+        n_kernels = int(fitted["n_kernels"])
+        self.kernel_weights_ = arrays["kernel_weights"]
+        self.active_ = [[arrays[f"active_{k}_{c}"] for c in range(n_kernels)] for k in range(len(self.species_))]
+        expected = sum(len(a[0]) * n_kernels for a in self.active_)
+        if self.coef_.shape != (expected,) or self.kernel_weights_.shape != (n_kernels,):
+            raise ValueError(f"coef has shape {self.coef_.shape}, the active set needs ({expected},)")
