@@ -62,6 +62,9 @@ def _basis_params(
     )
 
 
+_BASIS_PARAMS = ("cutoff", "gaussian_width", "max_radial", "max_angular", "center_atom_weight", "spline_accuracy")
+
+
 def _species_param(species: Optional[Sequence[int]]) -> Optional[list[int]]:
     return None if species is None else sorted(_check_atomic_numbers("species", species))
 
@@ -77,6 +80,17 @@ class _Expansion(_Calculator):
     center_atom_weight = _hyper_parameter("center_atom_weight", "Weight of the centre's own smeared atom.")
     species = _hyper_parameter("species", "Atomic numbers of the neighbour channels, or None (those present).")
     spline_accuracy = _hyper_parameter("spline_accuracy", "Relative accuracy of the tabulated radial functions.")
+
+    @classmethod
+    def _validated(cls, params: dict) -> dict:
+        basis = _basis_params(**{name: params[name] for name in _BASIS_PARAMS})
+        checked = {**basis, **cls._own_params(params, basis), "species": _species_param(params["species"])}
+        return {name: checked[name] for name in params}  # the constructor's order
+
+    @staticmethod
+    def _own_params(params: dict, basis: dict) -> dict:
+        """Checked hyper-parameters of this expansion beyond the shared ones."""
+        raise NotImplementedError
 
     # -- core objects ----------------------------------------------------
     @staticmethod
@@ -222,27 +236,12 @@ class DensityExpansion(_Expansion):
             )
         )
 
-    @classmethod
-    def _validated(cls, params: dict) -> dict:
-        params = dict(params)
-        basis = _basis_params(
-            params.pop("cutoff"), params.pop("gaussian_width"), params.pop("max_radial"),
-            params.pop("max_angular"), params.pop("center_atom_weight"), params.pop("spline_accuracy"),
-        )
-        cutoff_width = _check_real("cutoff_width", params.pop("cutoff_width"))
+    @staticmethod
+    def _own_params(params: dict, basis: dict) -> dict:
+        cutoff_width = _check_real("cutoff_width", params["cutoff_width"])
         if not np.isfinite(cutoff_width) or not 0.0 <= cutoff_width <= basis["cutoff"]:
             raise ValueError(f"cutoff_width must be in [0, cutoff={basis['cutoff']}], got {cutoff_width}")
-        species = _species_param(params.pop("species"))
-        return dict(
-            cutoff=basis["cutoff"],
-            gaussian_width=basis["gaussian_width"],
-            max_radial=basis["max_radial"],
-            max_angular=basis["max_angular"],
-            cutoff_width=cutoff_width,
-            center_atom_weight=basis["center_atom_weight"],
-            species=species,
-            spline_accuracy=basis["spline_accuracy"],
-        )
+        return dict(cutoff_width=cutoff_width)
 
     def _check_batch(self, batch: FrameBatch) -> None:
         check_periodic_images(batch, self._state.params["cutoff"])
@@ -322,25 +321,9 @@ class PotentialExpansion(_Expansion):
             )
         )
 
-    @classmethod
-    def _validated(cls, params: dict) -> dict:
-        params = dict(params)
-        basis = _basis_params(
-            params.pop("cutoff"), params.pop("gaussian_width"), params.pop("max_radial"),
-            params.pop("max_angular"), params.pop("center_atom_weight"), params.pop("spline_accuracy"),
-        )
-        potential_exponent = _check_int("potential_exponent", params.pop("potential_exponent"), 1, 6)
-        species = _species_param(params.pop("species"))
-        return dict(
-            cutoff=basis["cutoff"],
-            gaussian_width=basis["gaussian_width"],
-            max_radial=basis["max_radial"],
-            max_angular=basis["max_angular"],
-            center_atom_weight=basis["center_atom_weight"],
-            potential_exponent=potential_exponent,
-            species=species,
-            spline_accuracy=basis["spline_accuracy"],
-        )
+    @staticmethod
+    def _own_params(params: dict, basis: dict) -> dict:
+        return dict(potential_exponent=_check_int("potential_exponent", params["potential_exponent"], 1, 6))
 
     #: Periodic structures are refused before any table is built.
     _periodic_supported = False
