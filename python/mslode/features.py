@@ -27,15 +27,12 @@ from ._checks import (
     _check_spline_accuracy,
 )
 from ._frames import Frames, FrameBatch, as_frame_list, check_periodic_images, select_centers, to_batch
-from .values import CONCATENATED_LABEL_NAMES, ExpansionValues, InvariantValues, concatenate
+from .values import ExpansionValues
 
 __all__ = [
-    "CONCATENATED_LABEL_NAMES",
     "DensityExpansion",
     "ExpansionValues",
-    "InvariantValues",
     "PotentialExpansion",
-    "concatenate",
 ]
 
 

@@ -24,7 +24,7 @@ import json
 import numbers
 import os
 import zipfile
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
