@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-SYSTEM_PACKAGES="g++ libeigen3-dev"
+SYSTEM_PACKAGES="g++ libeigen3-dev libfftw3-dev"
 VENV=${MSLODE_VENV:-.venv}
 
 install_system_packages() {

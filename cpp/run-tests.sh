@@ -9,7 +9,7 @@
 #   build/cpp-example-features  cpp/examples/features built against it
 #
 # Needs: cmake on PATH (e.g. pip install cmake in a venv), a C++17 compiler
-# with OpenMP (g++) and libeigen3-dev.
+# with OpenMP (g++), libeigen3-dev and libfftw3-dev.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -27,7 +27,11 @@ WATER_CO2 = ase.Atoms(
                [3.1, 0.2, 0.3], [4.26, 0.2, 0.3], [1.94, 0.2, 0.3]],
 )
 WATER = ase.Atoms("OH2", positions=[[0.0, 0.0, 0.0], [0.96, 0.0, 0.0], [-0.24, 0.93, 0.0]])
-FRAMES = [WATER_CO2, WATER]
+#: a slab-like cell (periodic in x, y, vacuum in z): every periodic
+#: hyper-parameter of the potential changes its result
+WATER_SLAB = ase.Atoms(WATER.numbers, positions=WATER.positions + [1.0, 1.5, 3.0], cell=[6.0, 6.5, 10.0],
+                       pbc=[True, True, False])
+FRAMES = [WATER_CO2, WATER, WATER_SLAB]
 
 BASIS = dict(cutoff=4.0, gaussian_width=0.3, max_radial=4, max_angular=2)
 
@@ -51,6 +55,11 @@ POTENTIAL_CHANGES = dict(
     potential_exponent=6,
     species=[1, 6, 7, 8],
     spline_accuracy=1e-3,
+    accuracy=1e-4,
+    smearing=1.5,
+    mesh_spacing=0.3,
+    interpolation_order=8,
+    slab_dipole_correction=True,
 )
 CASES = [(mslode.DensityExpansion, name, value) for name, value in DENSITY_CHANGES.items()] + [
     (mslode.PotentialExpansion, name, value) for name, value in POTENTIAL_CHANGES.items()

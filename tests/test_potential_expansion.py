@@ -33,6 +33,7 @@ from scipy.spatial.transform import Rotation
 
 import mslode
 from mslode import _core
+from _featomic import featomic_lode_coefficients as _featomic_coefficients
 from _potential_reference import (
     per_structure_sums,
     GtoReference,
@@ -385,30 +386,6 @@ def _image_sum(V, frame, species, radius, width):
     return out
 
 
-def _featomic_coefficients(featomic, frame, species, sigma, p, center_atom_weight, n_max, l_max, cutoff):
-    """featomic 0.6 LODE coefficients in our layout. Its radial basis `Gto`
-    with max_radial = n_max - 1 and radius = r_c is ours (same widths,
-    unit-norm primitives, Löwdin); k_cutoff 8/σ converges its k-sum (the
-    terms fall like exp(-k²σ²/2))."""
-    hypers = dict(
-        density={"type": "SmearedPowerLaw", "smearing": sigma, "exponent": p,
-                 "center_atom_weight": center_atom_weight},
-        basis={"type": "TensorProduct", "max_angular": l_max,
-               "radial": {"type": "Gto", "max_radial": n_max - 1, "radius": cutoff}, "spline_accuracy": None},
-        k_cutoff=8.0 / sigma,
-    )
-    tensor = featomic.LodeSphericalExpansion(**hypers).compute(frame)
-    tensor = tensor.keys_to_properties("neighbor_type").keys_to_samples("center_type")
-    out = np.zeros((len(frame), len(species), n_max, (l_max + 1) ** 2))
-    for key, block in tensor.items():
-        l = int(key["o3_lambda"])
-        atoms = np.asarray(block.samples["atom"])
-        values = np.asarray(block.values)  # (sample, m, property)
-        for k, (z, n) in enumerate(zip(block.properties["neighbor_type"], block.properties["n"])):
-            out[atoms, species.index(int(z)), int(n), l * l:(l + 1) ** 2] = values[:, :, k]
-    return out
-
-
 def _periodic_cell():
     cell = np.array([[6.0, 0.0, 0.0], [1.1, 5.6, 0.0], [-0.7, 0.9, 6.3]])  # triclinic
     fractional = np.array([[0.05, 0.07, 0.03], [0.52, 0.48, 0.08], [0.2, 0.58, 0.55], [0.73, 0.15, 0.62]])
@@ -518,23 +495,6 @@ def test_featomic_molecule_in_a_big_box():
 def test_bad_exponents(p):
     with pytest.raises(ValueError, match="potential_exponent"):
         mslode.PotentialExpansion(cutoff=RC, gaussian_width=SIGMA, max_radial=N, max_angular=L, potential_exponent=p)
-
-
-@pytest.mark.parametrize("pbc", [True, [True, True, False]])
-def test_periodic_structures_are_refused(potentials, density, pbc):
-    frame = ase.Atoms("H2O", positions=[[0, 0, 0], [0.9, 0, 0], [0, 0.9, 0]], cell=np.eye(3) * 8.0, pbc=pbc)
-    molecule = frame.copy()
-    molecule.pbc = False
-    for calculator in (potentials[1], mslode.Invariants(density, potentials[6])):
-        with pytest.raises(ValueError, match="periodic"):
-            calculator.compute(frame)
-        with pytest.raises(ValueError, match="periodic"):
-            calculator.compute([molecule, frame])
-    # the C++ core refuses them too, with the same kind of error
-    with pytest.raises(ValueError, match="periodic"):
-        from mslode._frames import select_centers, to_batch
-        batch = to_batch([frame])
-        potentials[1].core([1, 8]).compute(batch.core_batch(select_centers(batch, None)))
 
 
 def test_instruction_set_follows_the_cpu():

@@ -156,6 +156,18 @@ py::object find_close_pair(const Batch& batch, double threshold) {
     return py::make_tuple(pair->structure, pair->i, pair->j, pair->distance);
 }
 
+mslode::PeriodicHypers periodic_hypers(double accuracy, double smearing, double mesh_spacing, int interpolation_order,
+                                       bool slab_dipole_correction, double mesh_memory_limit) {
+    mslode::PeriodicHypers h;
+    h.accuracy = accuracy;
+    h.smearing = smearing;
+    h.mesh_spacing = mesh_spacing;
+    h.interpolation_order = interpolation_order;
+    h.slab_dipole_correction = slab_dipole_correction;
+    h.mesh_memory_limit = mesh_memory_limit;
+    return h;
+}
+
 mslode::BasisHypers basis_hypers(double cutoff, double gaussian_width, int max_radial, int max_angular,
                                  double center_atom_weight, double spline_accuracy) {
     mslode::BasisHypers h;
@@ -203,7 +215,7 @@ void bind_features(py::module_& m) {
                  // the table does not depend on the centre weight
                  const mslode::PotentialHypers h{
                      basis_hypers(cutoff, gaussian_width, max_radial, max_angular, 1.0, spline_accuracy),
-                     potential_exponent};
+                     potential_exponent, mslode::PeriodicHypers{}};
                  py::gil_scoped_release release;
                  return std::const_pointer_cast<mslode::PotentialRadialTable>(mslode::PotentialExpansion::make_radial_table(h));
              }),
@@ -213,21 +225,57 @@ void bind_features(py::module_& m) {
         .def_property_readonly("tail_terms", &mslode::PotentialRadialTable::tail_terms)
         .def_property_readonly("spline_intervals", &mslode::PotentialRadialTable::spline_intervals);
 
+    py::class_<mslode::PeriodicPotentialTables, std::shared_ptr<mslode::PeriodicPotentialTables>>(
+        m, "PeriodicPotentialTables",
+        "The periodic path's tables: short-range P^sr_nl(d), Hankel transforms of the basis, FFT plans.")
+        .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double potential_exponent,
+                         double spline_accuracy, double accuracy, double smearing, double mesh_spacing,
+                         int interpolation_order, bool slab_dipole_correction, double mesh_memory_limit) {
+                 const mslode::PotentialHypers h{
+                     basis_hypers(cutoff, gaussian_width, max_radial, max_angular, 1.0, spline_accuracy), potential_exponent,
+                     periodic_hypers(accuracy, smearing, mesh_spacing, interpolation_order, slab_dipole_correction,
+                                     mesh_memory_limit)};
+                 py::gil_scoped_release release;
+                 return std::const_pointer_cast<mslode::PeriodicPotentialTables>(
+                     mslode::PotentialExpansion::make_periodic_tables(h));
+             }),
+             py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
+             py::arg("potential_exponent"), py::arg("spline_accuracy"), py::arg("accuracy"), py::arg("smearing"),
+             py::arg("mesh_spacing"), py::arg("interpolation_order"), py::arg("slab_dipole_correction"),
+             py::arg("mesh_memory_limit"))
+        .def_property_readonly("smearing", &mslode::PeriodicPotentialTables::smearing)
+        .def_property_readonly("short_range_cutoff", [](const mslode::PeriodicPotentialTables& t) { return t.short_range().cutoff(); })
+        .def_property_readonly("spline_intervals", [](const mslode::PeriodicPotentialTables& t) { return t.short_range().spline_intervals(); })
+        .def("mesh_shape", [](const mslode::PeriodicPotentialTables& t, CArray<double> cell) {
+                 if (cell.size() != 9) throw std::invalid_argument("cell must be 3 x 3");
+                 std::array<double, 9> c{};
+                 std::copy_n(cell.data(), 9, c.begin());
+                 const auto shape = mslode::mesh_shape(c, t.hypers(), t.smearing());
+                 return py::make_tuple(shape.points[0], shape.points[1], shape.points[2]);
+             }, py::arg("cell"), "Mesh points along the three cell vectors for this cell.");
+
     py::class_<mslode::PotentialExpansion, mslode::AtomicExpansion, std::shared_ptr<mslode::PotentialExpansion>>(
         m, "PotentialExpansion")
         .def(py::init([](double cutoff, double gaussian_width, int max_radial, int max_angular, double center_atom_weight,
                          double potential_exponent, std::vector<int> species, double spline_accuracy,
-                         std::shared_ptr<mslode::PotentialRadialTable> table) {
+                         std::shared_ptr<mslode::PotentialRadialTable> table,
+                         std::shared_ptr<mslode::PeriodicPotentialTables> periodic, double accuracy, double smearing,
+                         double mesh_spacing, int interpolation_order, bool slab_dipole_correction,
+                         double mesh_memory_limit) {
                  const mslode::PotentialHypers h{
                      basis_hypers(cutoff, gaussian_width, max_radial, max_angular, center_atom_weight, spline_accuracy),
-                     potential_exponent};
+                     potential_exponent,
+                     periodic_hypers(accuracy, smearing, mesh_spacing, interpolation_order, slab_dipole_correction,
+                                     mesh_memory_limit)};
                  py::gil_scoped_release release;
-                 if (table) return std::make_shared<mslode::PotentialExpansion>(h, species, table);
+                 if (table || periodic) return std::make_shared<mslode::PotentialExpansion>(h, species, table, periodic);
                  return std::make_shared<mslode::PotentialExpansion>(h, species);
              }),
              py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
              py::arg("center_atom_weight"), py::arg("potential_exponent"), py::arg("species"), py::arg("spline_accuracy"),
-             py::arg("table") = nullptr)
+             py::arg("table") = nullptr, py::arg("periodic") = nullptr, py::arg("accuracy") = 1e-6,
+             py::arg("smearing") = 0.0, py::arg("mesh_spacing") = 0.0, py::arg("interpolation_order") = 6,
+             py::arg("slab_dipole_correction") = false, py::arg("mesh_memory_limit") = 8e9)
         .def_property_readonly("switch_distance", [](const mslode::PotentialExpansion& e) { return e.radial().switch_distance(); })
         .def_property_readonly("tail_terms", [](const mslode::PotentialExpansion& e) { return e.radial().tail_terms(); })
         .def_property_readonly("spline_intervals", [](const mslode::PotentialExpansion& e) { return e.radial().spline_intervals(); })

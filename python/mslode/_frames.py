@@ -3,7 +3,7 @@ the input checks that turn bad data into clear exceptions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence, Union
 
 import numpy as np
@@ -220,6 +220,52 @@ def check_periodic_images(batch: FrameBatch, cutoff: float) -> None:
                 f"{expected:.3g} atoms, periodic images included (limit {MAX_NEIGHBOURS_PER_CENTER}); "
                 "check the units of the cell and the cut-off"
             )
+
+
+def check_open_directions(batch: FrameBatch) -> None:
+    """Structures periodic along only some directions (slabs, wires) whose
+    potential is computed as the 3-D periodic cell their cell vectors give
+    (docs/conventions.md, "Periodic structures"): that cell must be a valid
+    periodic cell (heights, no atom overlapping an image across the
+    vacuum), and the atoms must leave room along the open directions."""
+    mixed = batch.pbc.any(axis=1) & ~batch.pbc.all(axis=1)
+    if not mixed.any():
+        return
+    closed = batch.pbc.copy()
+    for s in np.flatnonzero(mixed):
+        cell = batch.cells[s]
+        for k in np.flatnonzero(~batch.pbc[s]):
+            if not np.linalg.norm(cell[k]) > 0.0:
+                raise ValueError(
+                    f"structure {s}: the cell vector along non-periodic direction {k} is zero; a slab or wire is "
+                    "computed as the 3-D periodic cell of its cell vectors: give it one that holds the vacuum "
+                    f"(ase: atoms.center(vacuum=..., axis={k}))"
+                )
+        try:
+            _check_cell(int(s), cell, np.ones(3, dtype=bool))
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (a slab or wire is computed as the 3-D periodic cell of its cell vectors: give the "
+                "open directions cell vectors that hold the vacuum, e.g. ase's atoms.center(vacuum=..., axis=...))"
+            ) from None
+        positions = batch.positions[batch.offsets[s] : batch.offsets[s + 1]]
+        fractional = np.linalg.solve(cell.T, positions.T).T
+        for k in np.flatnonzero(~batch.pbc[s]):
+            extent = np.ptp(fractional[:, k])
+            if extent >= 1.0:
+                raise ValueError(
+                    f"structure {s}: the atoms span {extent:.3g} times the cell along non-periodic direction {k}: "
+                    f"give that cell vector room for vacuum (ase: atoms.center(vacuum=..., axis={k}))"
+                )
+        closed[s] = True
+    closed_batch = replace(batch, pbc=np.ascontiguousarray(closed))
+    close = _core.find_close_pair(closed_batch.core_batch(np.zeros((0, 2), dtype=np.int32)), MIN_INTERATOMIC_DISTANCE)
+    if close is not None:
+        s, i, j, d = close
+        raise ValueError(
+            f"structure {s}: atoms {i} and {j} are {d:.3g} Å apart across the vacuum of the cell (closer than "
+            f"{MIN_INTERATOMIC_DISTANCE} Å): a slab or wire is computed as the 3-D periodic cell of its cell vectors"
+        )
 
 
 def select_centers(batch: FrameBatch, center_species: Sequence[int] | None) -> np.ndarray:

@@ -125,8 +125,8 @@ class _FieldPair(_Calculator):
         batch, channels, centers = _prepare(frames, center_species, [first] if same else [first, second])
         species_f = channels[0]
         species_g = species_f if same else channels[1]
-        core_f = first._core_of(first_state, species_f)
-        core_g = core_f if same else second.core(species_g)
+        core_f = first._core_of(first_state, species_f, first._kinds(batch))
+        core_g = core_f if same else second.core(species_g, second._kinds(batch))
 
         def with_species(labels: np.ndarray) -> np.ndarray:
             labels = labels.astype(np.int32)

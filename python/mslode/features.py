@@ -26,7 +26,15 @@ from ._checks import (
     _check_real,
     _check_spline_accuracy,
 )
-from ._frames import Frames, FrameBatch, as_frame_list, check_periodic_images, select_centers, to_batch
+from ._frames import (
+    Frames,
+    FrameBatch,
+    as_frame_list,
+    check_open_directions,
+    check_periodic_images,
+    select_centers,
+    to_batch,
+)
 from .values import ExpansionValues
 
 __all__ = [
@@ -91,7 +99,7 @@ class _Expansion(_Calculator):
 
     # -- core objects ----------------------------------------------------
     @staticmethod
-    def _build_core(state: _State, species: list[int]) -> Any:
+    def _build_core(state: _State, species: list[int], kinds: frozenset) -> Any:
         raise NotImplementedError
 
     def _channels_for(self, batch: FrameBatch) -> list[int]:
@@ -100,19 +108,30 @@ class _Expansion(_Calculator):
     def _check_batch(self, batch: FrameBatch) -> None:
         """Checks that depend on the hyper-parameters (cell vs cut-off, ...)."""
 
-    def core(self, species: Sequence[int]) -> Any:
+    def core(self, species: Sequence[int], kinds: Optional[frozenset] = None) -> Any:
         """The C++ calculator for these neighbour-species channels (built once
-        per set of hyper-parameters)."""
-        return self._core_of(self._state, list(species))
+        per set of hyper-parameters), able to compute the ``kinds`` of
+        structures given (see :meth:`_kinds`; default: every kind)."""
+        return self._core_of(self._state, list(species), kinds)
 
-    def _core_of(self, state: _State, species: list[int]) -> Any:
+    @staticmethod
+    def _kinds(batch: FrameBatch) -> frozenset:
+        """The kinds of structure in ``batch`` the C++ calculator must handle
+        (only the potential distinguishes finite and periodic ones)."""
+        return frozenset()
+
+    def _core_of(self, state: _State, species: list[int], kinds: Optional[frozenset] = None) -> Any:
+        kinds = self._all_kinds if kinds is None else kinds
+
         def build() -> Any:
             try:
-                return self._build_core(state, species)
+                return self._build_core(state, species, kinds)
             except RuntimeError as error:  # tabulation failed: the hyper-parameters are out of reach
                 raise ValueError(f"{self!r}: cannot tabulate the radial functions: {error}") from None
 
-        return state.get_or_build(("core", tuple(species)), build)
+        return state.get_or_build(("core", tuple(species), kinds), build)
+
+    _all_kinds: frozenset = frozenset()
 
     def compute(self, frames: Frames, *, center_species: Optional[Sequence[int]] = None) -> ExpansionValues:
         """Expansion coefficients of every centre of ``frames``.
@@ -125,7 +144,7 @@ class _Expansion(_Calculator):
         """
         state = self._state
         batch, (species,), centers = _prepare(frames, center_species, [self])
-        values = self._core_of(state, species).compute(batch.core_batch(centers))
+        values = self._core_of(state, species, self._kinds(batch)).compute(batch.core_batch(centers))
         return ExpansionValues(
             values=values,
             structure=centers[:, 0].copy(),
@@ -244,7 +263,7 @@ class DensityExpansion(_Expansion):
         check_periodic_images(batch, self._state.params["cutoff"])
 
     @staticmethod
-    def _build_core(state: _State, species: list[int]) -> Any:
+    def _build_core(state: _State, species: list[int], kinds: frozenset) -> Any:
         p = state.params
         return _core.DensityExpansion(
             cutoff=p["cutoff"],
@@ -262,12 +281,14 @@ class PotentialExpansion(_Expansion):
     """Expansion of the atom-centred potential V_i^a of the smeared density
     of *all* atoms of species a, near and far, on the same GTO basis as
     :class:`DensityExpansion` (``docs/conventions.md``, "Atom-centred
-    potential", "Potential coefficients").
+    potential", "Periodic structures", "Potential coefficients").
 
-    Finite structures only for now (no periodic direction): the sum over
-    sources has no cut-off, O(N²) pairs per structure. Hyper-parameters are
-    read-only attributes; :meth:`set_params` changes them and rebuilds the
-    tables.
+    Finite structures: every (centre, source) pair, O(N²) per structure.
+    Periodic structures (any cell; slabs and wires as 3-D periodic cells
+    with the vacuum their cell gives): a range-separated mesh Ewald sum,
+    O(N log N), to ``accuracy`` (``docs/potentials.md``, "Periodic
+    structures"). Hyper-parameters are read-only attributes;
+    :meth:`set_params` changes them and rebuilds the tables.
 
     Parameters
     ----------
@@ -289,9 +310,32 @@ class PotentialExpansion(_Expansion):
         Largest error of the tabulated radial functions P_nl(d) below the
         switch to the far-field series, relative to each function's largest
         magnitude. Beyond the switch the series is exact to 1e-10 relative.
+    accuracy : float
+        Periodic structures: the error aimed at, relative to the largest
+        coefficient of each angular channel l of the structure; it sets the
+        auxiliary smearing's real-space cut-off and the mesh.
+    smearing : float, optional
+        Periodic structures: the width s > σ of the range separation (Å).
+        Default max(r_c/2, 2σ). The result does not depend on it beyond
+        ``accuracy``; the cost does.
+    mesh_spacing : float, optional
+        Periodic structures: the largest mesh step (Å), instead of the one
+        ``accuracy`` and ``smearing`` imply.
+    interpolation_order : int
+        Periodic structures: order of the B-splines that put charges on the
+        mesh and read the fields off it (4, 6, 8 or 10).
+    slab_dipole_correction : bool
+        Structures periodic in exactly two directions, p = 1: remove the
+        field of the periodic copies of the cell's dipole across the vacuum
+        (Yeh–Berkowitz; ``docs/conventions.md``, "Periodic structures").
     """
 
     potential_exponent = _hyper_parameter("potential_exponent", "Exponent p of the potential (1 Coulomb, 6 dispersion).")
+    accuracy = _hyper_parameter("accuracy", "Relative accuracy of periodic structures' coefficients.")
+    smearing = _hyper_parameter("smearing", "Width s of the range separation (Å), or None (chosen).")
+    mesh_spacing = _hyper_parameter("mesh_spacing", "Largest mesh step (Å), or None (from accuracy).")
+    interpolation_order = _hyper_parameter("interpolation_order", "B-spline order of the mesh.")
+    slab_dipole_correction = _hyper_parameter("slab_dipole_correction", "Yeh-Berkowitz correction of slabs.")
 
     def __init__(
         self,
@@ -304,6 +348,11 @@ class PotentialExpansion(_Expansion):
         potential_exponent: int = 1,
         species: Optional[Sequence[int]] = None,
         spline_accuracy: float = 1e-8,
+        accuracy: float = 1e-6,
+        smearing: Optional[float] = None,
+        mesh_spacing: Optional[float] = None,
+        interpolation_order: int = 6,
+        slab_dipole_correction: bool = False,
     ) -> None:
         self._initialise(
             dict(
@@ -315,28 +364,64 @@ class PotentialExpansion(_Expansion):
                 potential_exponent=potential_exponent,
                 species=species,
                 spline_accuracy=spline_accuracy,
+                accuracy=accuracy,
+                smearing=smearing,
+                mesh_spacing=mesh_spacing,
+                interpolation_order=interpolation_order,
+                slab_dipole_correction=slab_dipole_correction,
             )
         )
 
     @staticmethod
     def _own_params(params: dict, basis: dict) -> dict:
-        return dict(potential_exponent=_check_int("potential_exponent", params["potential_exponent"], 1, 6))
+        accuracy = _check_positive("accuracy", params["accuracy"])
+        if not 1e-10 <= accuracy <= 1e-2:
+            raise ValueError(f"accuracy must be in [1e-10, 1e-2], got {accuracy}")
+        smearing = params["smearing"]
+        if smearing is not None:
+            smearing = _check_positive("smearing", smearing)
+            if smearing <= basis["gaussian_width"]:
+                raise ValueError(
+                    f"smearing must be larger than gaussian_width={basis['gaussian_width']}, got {smearing}"
+                )
+        mesh_spacing = params["mesh_spacing"]
+        if mesh_spacing is not None:
+            mesh_spacing = _check_positive("mesh_spacing", mesh_spacing)
+        order = _check_int("interpolation_order", params["interpolation_order"], 4, 10)
+        if order % 2:
+            raise ValueError(f"interpolation_order must be 4, 6, 8 or 10, got {order}")
+        dipole = params["slab_dipole_correction"]
+        if not isinstance(dipole, (bool, np.bool_)):
+            raise TypeError(f"slab_dipole_correction must be True or False, got {dipole!r}")
+        return dict(
+            potential_exponent=_check_int("potential_exponent", params["potential_exponent"], 1, 6),
+            accuracy=accuracy,
+            smearing=smearing,
+            mesh_spacing=mesh_spacing,
+            interpolation_order=order,
+            slab_dipole_correction=bool(dipole),
+        )
 
-    #: Periodic structures are refused before any table is built.
-    _periodic_supported = False
+    _all_kinds = frozenset({"finite", "periodic"})
 
     def _check_batch(self, batch: FrameBatch) -> None:
-        if not self._periodic_supported and batch.pbc.any():
-            s = int(np.argmax(batch.pbc.any(axis=1)))
-            raise ValueError(
-                f"structure {s} is periodic (pbc={batch.pbc[s].tolist()}): PotentialExpansion supports finite "
-                "structures only for now; set pbc=False to treat it as an isolated cluster"
-            )
+        check_open_directions(batch)
+
+    @staticmethod
+    def _kinds(batch: FrameBatch) -> frozenset:
+        periodic = batch.pbc.any(axis=1)
+        return frozenset(({"periodic"} if periodic.any() else set()) | ({"finite"} if (~periodic).any() else set()))
 
     def radial_table(self) -> Any:
-        """The tabulated P_nl(d) (built on first use, then shared by the
-        C++ calculators of every species set)."""
+        """The tabulated P_nl(d) of finite structures (built on first use,
+        then shared by the C++ calculators of every species set)."""
         return self._table_of(self._state)
+
+    def periodic_tables(self) -> Any:
+        """The periodic path's tables: short-range P^sr_nl(d), the basis'
+        Hankel transforms, FFT plans (``smearing``, ``short_range_cutoff``,
+        ``mesh_shape(cell)``)."""
+        return self._periodic_tables_of(self._state)
 
     @staticmethod
     def _table_of(state: _State) -> Any:
@@ -354,7 +439,34 @@ class PotentialExpansion(_Expansion):
         )
 
     @staticmethod
-    def _build_core(state: _State, species: list[int]) -> Any:
+    def _periodic_args(p: dict) -> dict:
+        return dict(
+            accuracy=p["accuracy"],
+            smearing=0.0 if p["smearing"] is None else p["smearing"],
+            mesh_spacing=0.0 if p["mesh_spacing"] is None else p["mesh_spacing"],
+            interpolation_order=p["interpolation_order"],
+            slab_dipole_correction=p["slab_dipole_correction"],
+            mesh_memory_limit=MESH_MEMORY_LIMIT,
+        )
+
+    @staticmethod
+    def _periodic_tables_of(state: _State) -> Any:
+        p = state.params
+        return state.get_or_build(
+            ("periodic tables",),
+            lambda: _core.PeriodicPotentialTables(
+                cutoff=p["cutoff"],
+                gaussian_width=p["gaussian_width"],
+                max_radial=p["max_radial"],
+                max_angular=p["max_angular"],
+                potential_exponent=float(p["potential_exponent"]),
+                spline_accuracy=p["spline_accuracy"],
+                **PotentialExpansion._periodic_args(p),
+            ),
+        )
+
+    @staticmethod
+    def _build_core(state: _State, species: list[int], kinds: frozenset) -> Any:
         p = state.params
         return _core.PotentialExpansion(
             cutoff=p["cutoff"],
@@ -365,5 +477,12 @@ class PotentialExpansion(_Expansion):
             potential_exponent=float(p["potential_exponent"]),
             species=species,
             spline_accuracy=p["spline_accuracy"],
-            table=PotentialExpansion._table_of(state),
+            table=PotentialExpansion._table_of(state) if "finite" in kinds or not kinds else None,
+            periodic=PotentialExpansion._periodic_tables_of(state) if "periodic" in kinds else None,
+            **PotentialExpansion._periodic_args(p),
         )
+
+
+#: Largest memory (bytes) the mesh of one periodic structure may take; a
+#: finer mesh is a ValueError saying how much it would need.
+MESH_MEMORY_LIMIT = 8e9

@@ -66,7 +66,9 @@ inline std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepare_all
     const int S = static_cast<int>(structures.size());
     std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepared(static_cast<size_t>(S));
     std::vector<std::exception_ptr> errors(static_cast<size_t>(S));
-#pragma omp parallel for schedule(dynamic)
+    // One structure: an inactive region, so that preparing it (a periodic
+    // potential's mesh) can use the whole team itself.
+#pragma omp parallel for schedule(dynamic) if (S > 1)
     for (int s = 0; s < S; ++s) {
         if (stop.stopped()) continue;
         try {

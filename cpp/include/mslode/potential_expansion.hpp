@@ -1,63 +1,120 @@
-// ⟨a n l m|V_i⟩ (docs/conventions.md, "Atom-centred potential" and "Potential
-// coefficients") for finite structures: the potential of the smeared density
-// of every atom of species a, near and far (no cut-off on sources), on the
-// local GTO basis of centre i. O(N²) pairs: a source closer
-// than the table's switch distance costs one spline lookup and
-// n_max (l_max+1)² products; a farther one only its K (l_max+1)² far-field
-// moments (PotentialRadialTable::FarFieldPowers), turned into coefficients
-// once per centre.
+// ⟨a n l m|V_i⟩ (docs/conventions.md, "Atom-centred potential", "Periodic
+// structures" and "Potential coefficients"): the potential of the smeared
+// density of every atom of species a, near and far (no cut-off on sources),
+// on the local GTO basis of centre i.
+//
+// Finite structures: O(N²) pairs; a source closer than the table's switch
+// distance costs one spline lookup and n_max (l_max+1)² products, a farther
+// one only its K (l_max+1)² far-field moments
+// (PotentialRadialTable::FarFieldPowers), turned into coefficients once per
+// centre.
+//
+// Periodic structures: the range separation of range_separation.hpp, the
+// short-range part over the neighbour images within its cut-off, the
+// long-range part from the mesh (mesh_potential.hpp), computed for all atoms
+// of the structure when it is prepared.
 #pragma once
 
 #include <cmath>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "atomic_expansion.hpp"
 #include "basis_hypers.hpp"
 #include "gto_basis.hpp"
+#include "mesh_potential.hpp"
+#include "neighbour_list.hpp"
 #include "potential_radial.hpp"
+#include "range_separation.hpp"
 #include "spherical_harmonics.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace mslode {
 
 // (cutoff sets the basis only: every source counts, however far)
 struct PotentialHypers : BasisHypers {
     double potential_exponent = 1.0;
+    PeriodicHypers periodic;  // the periodic path only
 };
 
 class PotentialExpansion final : public AtomicExpansion {
 public:
-    // The radial table depends on the hyper-parameters only: build it once
-    // (make_radial_table) and share it between expansions of any species.
+    // The tables depend on the hyper-parameters only: build them once
+    // (make_radial_table for finite structures, make_periodic_tables for
+    // periodic ones) and share them between expansions of any species.
     static std::shared_ptr<const PotentialRadialTable> make_radial_table(const PotentialHypers& hypers) {
         const PotentialHypers h = validated(hypers);
         return std::make_shared<const PotentialRadialTable>(GtoBasis(h.cutoff, h.max_radial), h.gaussian_width,
                                                             h.max_angular, h.potential_exponent, h.spline_accuracy);
     }
+    static std::shared_ptr<const PeriodicPotentialTables> make_periodic_tables(const PotentialHypers& hypers) {
+        const PotentialHypers h = validated(hypers);
+        return std::make_shared<const PeriodicPotentialTables>(GtoBasis(h.cutoff, h.max_radial), h.gaussian_width,
+                                                               h.max_angular, periodic_exponent(h.potential_exponent),
+                                                               h.spline_accuracy, h.periodic);
+    }
 
+    // Both kinds of structure (the periodic tables only for integer exponents).
     PotentialExpansion(const PotentialHypers& hypers, const std::vector<int>& species)
-        : PotentialExpansion(hypers, species, make_radial_table(hypers)) {}
+        : PotentialExpansion(hypers, species, make_radial_table(hypers),
+                             hypers.potential_exponent == std::floor(hypers.potential_exponent) ? make_periodic_tables(hypers)
+                                                                                                : nullptr) {}
 
+    // Either table may be null: structures of that kind are then refused.
     PotentialExpansion(const PotentialHypers& hypers, const std::vector<int>& species,
-                       std::shared_ptr<const PotentialRadialTable> table)
-        : hypers_(validated(hypers)), channels_(species), harmonics_(hypers.max_angular), radial_(std::move(table)) {
-        if (!radial_ || radial_->max_radial() != hypers.max_radial || radial_->max_angular() != hypers.max_angular ||
-            radial_->potential_exponent() != hypers.potential_exponent) {
+                       std::shared_ptr<const PotentialRadialTable> table,
+                       std::shared_ptr<const PeriodicPotentialTables> periodic = nullptr)
+        : hypers_(validated(hypers)),
+          channels_(species),
+          harmonics_(hypers.max_angular),
+          radial_(std::move(table)),
+          periodic_(std::move(periodic)) {
+        if (!radial_ && !periodic_) throw std::invalid_argument("a potential expansion needs at least one radial table");
+        if (radial_ && (radial_->max_radial() != hypers.max_radial || radial_->max_angular() != hypers.max_angular ||
+                        radial_->potential_exponent() != hypers.potential_exponent)) {
             throw std::invalid_argument("the radial table does not match these hyper-parameters");
         }
-        std::vector<double> values(static_cast<size_t>(radial_->width()));
-        radial_->evaluate(0.0, values.data(), nullptr);
-        const double y00 = 0.5 / std::sqrt(M_PI);
-        center_radial_.resize(static_cast<size_t>(hypers.max_radial));
-        for (int n = 0; n < hypers.max_radial; ++n) center_radial_[static_cast<size_t>(n)] = values[static_cast<size_t>(n)] * y00;
+        if (periodic_ && (periodic_->max_radial() != hypers.max_radial || periodic_->max_angular() != hypers.max_angular ||
+                          periodic_->potential_exponent() != hypers.potential_exponent ||
+                          periodic_->gaussian_width() != hypers.gaussian_width)) {
+            throw std::invalid_argument("the periodic tables do not match these hyper-parameters");
+        }
+        if (radial_) {
+            std::vector<double> values(static_cast<size_t>(radial_->width()));
+            radial_->evaluate(0.0, values.data(), nullptr);
+            const double y00 = 0.5 / std::sqrt(M_PI);
+            center_radial_.resize(static_cast<size_t>(hypers.max_radial));
+            for (int n = 0; n < hypers.max_radial; ++n) center_radial_[static_cast<size_t>(n)] = values[static_cast<size_t>(n)] * y00;
+        }
+        if (periodic_) {
+            // the centre's own charge: w P^sr(0) in real space, 1 × the rest on
+            // the mesh, and the weight's correction (w - 1) P^lr(0):
+            // P^sr(0) + (w - 1) P(0) in all
+            periodic_center_.resize(static_cast<size_t>(hypers.max_radial));
+            for (int n = 0; n < hypers.max_radial; ++n) {
+                periodic_center_[static_cast<size_t>(n)] = periodic_->short_range_center()[static_cast<size_t>(n)] +
+                                                          (hypers.center_atom_weight - 1.0) * periodic_->full_center()[static_cast<size_t>(n)];
+            }
+        }
     }
 
     const PotentialHypers& hypers() const { return hypers_; }
     int max_radial() const override { return hypers_.max_radial; }
     int max_angular() const override { return hypers_.max_angular; }
     const SpeciesChannels& channels() const override { return channels_; }
-    const PotentialRadialTable& radial() const { return *radial_; }
+    const PotentialRadialTable& radial() const {
+        if (!radial_) throw std::logic_error("this expansion was built without the finite-structure table");
+        return *radial_;
+    }
+    const PeriodicPotentialTables& periodic() const {
+        if (!periodic_) throw std::logic_error("this expansion was built without the periodic tables");
+        return *periodic_;
+    }
 
     // The sources of a structure grouped by channel, as flat coordinate
     // arrays: the pair loop then streams through them.
@@ -67,12 +124,24 @@ public:
         std::vector<double> x, y, z;
     };
 
+    // A periodic structure: its neighbour images within the short-range
+    // cut-off, the long-range coefficients of all its atoms, and what every
+    // centre adds (the background's constant, the slab dipole correction).
+    struct PreparedPeriodic final : Prepared {
+        PreparedPeriodic(CellList c) : cells(std::move(c)) {}
+        CellList cells;
+        MeshShape mesh;
+        std::vector<double> long_range;      // [atom][a][n][lm]
+        std::vector<double> channel_offset;  // [a][n][lm], added to every centre
+        std::vector<double> dipole_slope;    // [a][n]: × (r_i·n̂ - z0), l = 0 (slab dipole correction)
+        std::array<double, 3> normal{};
+        double origin = 0.0;
+    };
+
 private:
     std::unique_ptr<Prepared> prepare_structure(const Structure& structure) const override {
-        if (structure.periodic()) {
-            throw std::invalid_argument("potential features of periodic structures are not implemented yet; "
-                                        "give finite structures (pbc = False)");
-        }
+        if (structure.periodic()) return prepare_periodic(structure);
+        if (!radial_) throw std::invalid_argument("this potential expansion was built for periodic structures only");
         auto sources = std::make_unique<PreparedSources>();
         const int C = channels_.size();
         sources->start.assign(static_cast<size_t>(C) + 1, 0);
@@ -101,6 +170,10 @@ private:
 
     void expand_center(const Structure& structure, const Prepared& prepared, int center, double* out,
                        Workspace& work) const override {
+        if (const auto* periodic = dynamic_cast<const PreparedPeriodic*>(&prepared)) {
+            expand_periodic(structure, *periodic, center, out, work);
+            return;
+        }
         const auto& sources = static_cast<const PreparedSources&>(prepared);
         const int C = channels_.size();
         start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
@@ -143,14 +216,157 @@ private:
         if (!(h.potential_exponent >= 1.0 && h.potential_exponent <= 6.0)) {
             throw std::invalid_argument("potential_exponent must be in [1, 6]");
         }
+        check_periodic_hypers(h.periodic, h.gaussian_width);
         return h;
+    }
+
+    std::unique_ptr<Prepared> prepare_periodic(const Structure& structure) const {
+        if (!periodic_) {
+            throw std::invalid_argument("this potential expansion was built without the periodic tables (they need an "
+                                        "integer potential_exponent)");
+        }
+        const PeriodicPotentialTables& tables = *periodic_;
+        const PeriodicHypers& ph = hypers_.periodic;
+        // A slab or a wire is a 3-D periodic cell with the vacuum its cell gives
+        // (docs/conventions.md, "Periodic structures"): every cell vector counts.
+        Structure cell3d = structure;
+        cell3d.pbc = {true, true, true};
+        Eigen::Matrix3d lattice;
+        for (int r = 0; r < 3; ++r)
+            for (int c = 0; c < 3; ++c) lattice(r, c) = structure.cell[static_cast<size_t>(3 * r + c)];
+        const double volume = std::abs(lattice.determinant());
+        if (!(volume > 1e-6) || !std::isfinite(volume)) {
+            throw std::invalid_argument("the cell is singular (volume " + RadialSpline::format_g(volume) +
+                                        " Å³): a slab or wire needs a cell vector across its vacuum too");
+        }
+        const Eigen::Matrix3d inverse = lattice.inverse();
+        int n_periodic = 0, open = -1;
+        for (int k = 0; k < 3; ++k) {
+            if (structure.pbc[static_cast<size_t>(k)]) {
+                ++n_periodic;
+                continue;
+            }
+            open = k;
+            double lo = INFINITY, hi = -INFINITY;
+            for (int i = 0; i < structure.n_atoms; ++i) {
+                const Eigen::RowVector3d r(structure.position(i)[0], structure.position(i)[1], structure.position(i)[2]);
+                const double f = (r * inverse)[k];
+                lo = std::min(lo, f);
+                hi = std::max(hi, f);
+            }
+            if (structure.n_atoms > 0 && !(hi - lo < 1.0)) {
+                throw std::invalid_argument("the atoms span the whole cell along non-periodic direction " + std::to_string(k) +
+                                            ": give that cell vector room for vacuum (ase: atoms.center(vacuum=..., axis=" +
+                                            std::to_string(k) + "))");
+            }
+        }
+        if (ph.slab_dipole_correction && (n_periodic != 2 || hypers_.potential_exponent != 1.0)) {
+            throw std::invalid_argument("the slab dipole correction needs a structure periodic in exactly two directions "
+                                        "and potential_exponent = 1");
+        }
+        auto prepared = std::make_unique<PreparedPeriodic>(CellList(cell3d, tables.short_range().cutoff()));
+        prepared->mesh = mesh_shape(structure.cell, ph, tables.smearing());
+        const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
+        int threads = 1;
+#ifdef _OPENMP
+        threads = omp_get_max_threads();
+#endif
+        const double bytes = mesh_bytes(prepared->mesh, C, N, hypers_.max_angular, threads);
+        if (bytes > ph.mesh_memory_limit) {
+            const auto& K = prepared->mesh.points;
+            throw std::invalid_argument("the mesh of " + std::to_string(K[0]) + " x " + std::to_string(K[1]) + " x " +
+                                        std::to_string(K[2]) + " points would need " + RadialSpline::format_g(bytes / 1e9) +
+                                        " GB (limit " + RadialSpline::format_g(ph.mesh_memory_limit / 1e9) +
+                                        " GB): ask for a coarser accuracy, a larger smearing or mesh_spacing, or raise "
+                                        "mesh_memory_limit");
+        }
+        mesh_potential(tables, cell3d, channels_, prepared->mesh, prepared->long_range);
+
+        std::vector<int> count(static_cast<size_t>(C), 0);
+        for (int i = 0; i < structure.n_atoms; ++i) {
+            const int a = channels_(structure.types[i]);
+            if (a >= 0) count[static_cast<size_t>(a)]++;
+        }
+        prepared->channel_offset.assign(static_cast<size_t>(C * N * LM), 0.0);
+        const int p = tables.potential_exponent();
+        if (p <= 3) {
+            // the real-space sum holds the short-range part's k = 0 term, which
+            // the neutralising background removes
+            const double integral = short_range_integral(p, hypers_.gaussian_width, tables.smearing());
+            for (int a = 0; a < C; ++a)
+                for (int n = 0; n < N; ++n) {
+                    prepared->channel_offset[static_cast<size_t>((a * N + n) * LM)] -=
+                        count[static_cast<size_t>(a)] / volume * integral * tables.constant_projection()[static_cast<size_t>(n)];
+                }
+        }
+        if (ph.slab_dipole_correction) add_slab_dipole(structure, lattice, volume, open, *prepared);
+        return prepared;
+    }
+
+    // Yeh–Berkowitz: the field of the periodic copies of the cell's dipole
+    // along the normal n̂ is removed, ΔV^a(x) = (4π/Ω) M_a (x·n̂ - z0) with
+    // M_a = Σ_{j∈a} (r_j·n̂ - z0), z0 the cell's middle along n̂ (for a
+    // neutral combination of channels z0 drops out).
+    void add_slab_dipole(const Structure& structure, const Eigen::Matrix3d& lattice, double volume, int open,
+                         PreparedPeriodic& prepared) const {
+        const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
+        const Eigen::Vector3d normal =
+            lattice.row((open + 1) % 3).transpose().cross(lattice.row((open + 2) % 3).transpose()).normalized();
+        const double z0 = 0.5 * (lattice.row(0) + lattice.row(1) + lattice.row(2)).dot(normal);
+        std::vector<double> moment(static_cast<size_t>(C), 0.0);
+        for (int i = 0; i < structure.n_atoms; ++i) {
+            const int a = channels_(structure.types[i]);
+            if (a < 0) continue;
+            const Eigen::Vector3d r(structure.position(i)[0], structure.position(i)[1], structure.position(i)[2]);
+            moment[static_cast<size_t>(a)] += r.dot(normal) - z0;
+        }
+        std::vector<double> y(static_cast<size_t>(lm_size(1)));
+        SphericalHarmonics(1).compute_unit(normal[0], normal[1], normal[2], y.data());
+        prepared.dipole_slope.assign(static_cast<size_t>(C * N), 0.0);
+        for (int a = 0; a < C; ++a) {
+            const double field = 4.0 * M_PI / volume * moment[static_cast<size_t>(a)];
+            for (int n = 0; n < N; ++n) {
+                prepared.dipole_slope[static_cast<size_t>(a * N + n)] = field * periodic_->constant_projection()[static_cast<size_t>(n)];
+                if (hypers_.max_angular >= 1) {
+                    for (int m = -1; m <= 1; ++m) {
+                        prepared.channel_offset[static_cast<size_t>((a * N + n) * LM + lm_index(1, m))] +=
+                            field * periodic_->first_moment()[static_cast<size_t>(n)] * y[static_cast<size_t>(lm_index(1, m))];
+                    }
+                }
+            }
+        }
+        prepared.normal = {normal[0], normal[1], normal[2]};
+        prepared.origin = z0;
+    }
+
+    void expand_periodic(const Structure& structure, const PreparedPeriodic& prepared, int center, double* out,
+                         Workspace& work) const {
+        const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
+        start_block(structure.types[center], 1.0, periodic_center_, out);
+        PairContraction& pairs = work.pairs;
+        pairs.reset(C);
+        prepared.cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double) {
+            const int a = channels_(structure.types[j]);
+            if (a >= 0) pairs.add(a, dx, dy, dz, 1.0);
+        });
+        pairs.contract(N, harmonics_, periodic_->short_range(), out);
+        const size_t block = static_cast<size_t>(C * N * LM);
+        const double* lr = &prepared.long_range[static_cast<size_t>(center) * block];
+        for (size_t k = 0; k < block; ++k) out[k] += lr[k] + prepared.channel_offset[k];
+        if (!prepared.dipole_slope.empty()) {
+            const double* r = structure.position(center);
+            const double height = r[0] * prepared.normal[0] + r[1] * prepared.normal[1] + r[2] * prepared.normal[2] - prepared.origin;
+            for (int a = 0; a < C; ++a)
+                for (int n = 0; n < N; ++n) out[(a * N + n) * LM] += height * prepared.dipole_slope[static_cast<size_t>(a * N + n)];
+        }
     }
 
     PotentialHypers hypers_;
     SpeciesChannels channels_;
     SphericalHarmonics harmonics_;
     std::shared_ptr<const PotentialRadialTable> radial_;
-    std::vector<double> center_radial_;
+    std::shared_ptr<const PeriodicPotentialTables> periodic_;
+    std::vector<double> center_radial_, periodic_center_;
 };
 
 }  // namespace mslode

@@ -77,15 +77,30 @@ public:
 
     // `max_distance`: the largest d the exact integral will be asked for (the
     // quadrature resolves every d up to it; beyond, use tail()).
+    //
+    // With `long_range_width` s > σ the kernel is the short-range part
+    // φ_σ − φ_s of a range separation (docs/potentials.md, "Periodic
+    // structures"): the same superposition over a, restricted to
+    // [1/2s², 1/2σ²]. It decays like a Gaussian of width ~s, so it has no
+    // far-field series (tail() is not available).
     GtoPotentialKernel(const GtoBasis& basis, double gaussian_width, int max_angular, double potential_exponent,
-                       double max_distance)
+                       double max_distance, double long_range_width = 0.0)
         : basis_(basis), sigma_(gaussian_width), max_angular_(max_angular), p_(potential_exponent) {
         if (!(gaussian_width > 0.0) || !std::isfinite(gaussian_width)) throw std::invalid_argument("gaussian_width must be positive and finite");
         if (!(potential_exponent > 0.0) || !std::isfinite(potential_exponent)) throw std::invalid_argument("potential_exponent must be positive");
         if (!(max_distance > 0.0)) throw std::invalid_argument("max_distance must be positive");
-        setup_quadrature(max_distance);
-        setup_tail();
+        if (long_range_width != 0.0) {
+            if (!(long_range_width > gaussian_width) || !std::isfinite(long_range_width)) {
+                throw std::invalid_argument("the long-range width must be finite and larger than gaussian_width");
+            }
+            setup_short_range_quadrature(max_distance, long_range_width);
+        } else {
+            setup_quadrature(max_distance);
+            setup_tail();
+        }
     }
+
+    bool short_range() const { return tail_coefficients_.empty(); }
 
     int max_radial() const { return basis_.max_radial(); }
     int max_angular() const { return max_angular_; }
@@ -113,6 +128,7 @@ public:
 
     // The far-field series with `terms` terms (p = 1 needs one).
     void tail(double d, int terms, double* values, double* derivatives) const {
+        if (short_range()) throw std::logic_error("a short-range kernel has no far-field series");
         const int N = basis_.max_radial(), L = max_angular_;
         const size_t width = static_cast<size_t>(N * (L + 1));
         std::vector<double> prim(width, 0.0), dprim(width, 0.0);
@@ -162,7 +178,6 @@ private:
     // panels cover the bumps of every d up to `max_distance`; wide panels the
     // exponential, until it is below 1e-17 of its start.
     void setup_quadrature(double max_distance) {
-        const int N = basis_.max_radial(), L = max_angular_;
         const double A = 0.5 / (sigma_ * sigma_);
         const double t_fine = std::max(0.0, std::log(A * max_distance * max_distance)) + 8.0;
         const double t_max = t_fine + 80.0 / p_;
@@ -172,34 +187,57 @@ private:
         for (double t = 0.0; t < t_fine; t += 1.0) panels.push_back({t, t + 1.0});
         const double wide = std::min(16.0 / p_, 16.0);
         for (double t = panels.back()[1]; t < t_max; t += wide) panels.push_back({t, t + wide});
-        const double log_gamma_p = std::lgamma(0.5 * p_);
         for (const auto& panel : panels) {
             const double half = 0.5 * (panel[1] - panel[0]), mid = 0.5 * (panel[1] + panel[0]);
             for (size_t q = 0; q < x.size(); ++q) {
-                const double t = mid + half * x[q];
-                const double a = A * std::exp(-t);
-                Node node;
-                node.constants.resize(static_cast<size_t>(N * (L + 1)));
-                for (int l = 0; l <= L; ++l) {
-                    for (int k = 0; k < N; ++k) {
-                        const double c = 0.5 / (basis_.sigma(k) * basis_.sigma(k));
-                        const double alpha = 0.5 * (k + l + 3);
-                        // (π/a)^{3/2} × density integral of a Gaussian of exponent a:
-                        // 4π√π Γ(α)/(2^{l+2} Γ(l+3/2)) (a+c)^-α (2a)^l × G(d)
-                        const double log_pre = std::log(4.0 * M_PI * std::sqrt(M_PI)) + std::lgamma(alpha) -
-                                               (l + 2) * std::log(2.0) - std::lgamma(l + 1.5) -
-                                               alpha * std::log(a + c) + l * std::log(2.0 * a) +
-                                               0.5 * p_ * std::log(a) - log_gamma_p;
-                        Constants& k_const = node.constants[static_cast<size_t>(l * N + k)];
-                        k_const.alpha = alpha;
-                        k_const.kappa = a * a / (a + c);
-                        k_const.eta = a * c / (a + c);
-                        k_const.weight = half * w[q] * std::exp(log_pre) * basis_.norm(k);
-                    }
-                }
-                nodes_.push_back(std::move(node));
+                const double a = A * std::exp(-(mid + half * x[q]));
+                add_node(a, half * w[q] * a);  // da = a dt
             }
         }
+    }
+
+    // a in [a_min, A], a_min = 1/2s². For large d the integrand is a
+    // boundary layer exp(-(a - a_min) d²) at a_min, so the panels in
+    // u = a - a_min grow geometrically from a width that resolves it for
+    // every d up to `max_distance`.
+    void setup_short_range_quadrature(double max_distance, double long_range_width) {
+        const double A = 0.5 / (sigma_ * sigma_), a_min = 0.5 / (long_range_width * long_range_width);
+        std::vector<double> x, w;
+        detail::gauss_legendre(12, x, w);
+        const double first = 0.5 / (max_distance * max_distance);
+        std::vector<double> edges{0.0};
+        for (double u = first; u < A - a_min; u *= 2.0) edges.push_back(u);
+        edges.push_back(A - a_min);
+        for (size_t e = 0; e + 1 < edges.size(); ++e) {
+            const double half = 0.5 * (edges[e + 1] - edges[e]), mid = 0.5 * (edges[e + 1] + edges[e]);
+            for (size_t q = 0; q < x.size(); ++q) add_node(a_min + mid + half * x[q], half * w[q]);
+        }
+    }
+
+    // One quadrature node: the Gaussian of exponent a with weight
+    // a^(p/2-1) da / Γ(p/2), `da` the quadrature weight in a.
+    void add_node(double a, double da) {
+        const int N = basis_.max_radial(), L = max_angular_;
+        const double log_gamma_p = std::lgamma(0.5 * p_);
+        Node node;
+        node.constants.resize(static_cast<size_t>(N * (L + 1)));
+        for (int l = 0; l <= L; ++l) {
+            for (int k = 0; k < N; ++k) {
+                const double c = 0.5 / (basis_.sigma(k) * basis_.sigma(k));
+                const double alpha = 0.5 * (k + l + 3);
+                // (π/a)^{3/2} × density integral of a Gaussian of exponent a:
+                // 4π√π Γ(α)/(2^{l+2} Γ(l+3/2)) (a+c)^-α (2a)^l × G(d)
+                const double log_pre = std::log(4.0 * M_PI * std::sqrt(M_PI)) + std::lgamma(alpha) -
+                                       (l + 2) * std::log(2.0) - std::lgamma(l + 1.5) - alpha * std::log(a + c) +
+                                       l * std::log(2.0 * a) + (0.5 * p_ - 1.0) * std::log(a) - log_gamma_p;
+                Constants& k_const = node.constants[static_cast<size_t>(l * N + k)];
+                k_const.alpha = alpha;
+                k_const.kappa = a * a / (a + c);
+                k_const.eta = a * c / (a + c);
+                k_const.weight = da * std::exp(log_pre) * basis_.norm(k);
+            }
+        }
+        nodes_.push_back(std::move(node));
     }
 
     // T_klj = 4π/(2l+1) g_lj ∫ R_k r^{l+2j+2} dr, g_lj the P_l component of
@@ -281,18 +319,10 @@ public:
                                      " where the far-field series of the potential reaches " +
                                      RadialSpline::format_g(tail_accuracy) + " relative accuracy");
         }
-        // Uniform segments [0, r_c], [r_c, 2 r_c], [2 r_c, 4 r_c], ... up to
-        // the switch: near the centre the functions vary on the scale of σ,
-        // beyond r_c on the scale of the basis and then ever more slowly, so
-        // one grid for all would be as fine as the first everywhere (and a
-        // far switch, as for p = 6, would multiply the kernel evaluations).
-        for (double start = 0.0, end = std::min(cutoff, switch_distance_); start < switch_distance_;
-             start = end, end = std::min(2.0 * end, switch_distance_)) {
-            segment_start_.push_back(start);
-            segments_.push_back(RadialSpline::build(
-                [&kernel, start](double u, double* v, double* g) { kernel(start + u, v, g); }, max_radial_,
-                max_angular_, end - start, spline_accuracy));
-        }
+        near_ = SegmentedSpline([&kernel](double) -> RadialKernel {
+                                    return [&kernel](double d, double* v, double* g) { kernel(d, v, g); };
+                                },
+                                max_radial_, max_angular_, cutoff, switch_distance_, spline_accuracy);
         tail_ = kernel.orthonormal_tail_coefficients(tail_terms_);
     }
 
@@ -302,16 +332,11 @@ public:
     double switch_distance() const { return switch_distance_; }
     int tail_terms() const { return tail_terms_; }
     int width() const { return max_radial_ * (max_angular_ + 1); }
-    int spline_intervals() const {
-        int total = 0;
-        for (const auto& segment : segments_) total += segment.intervals();
-        return total;
-    }
+    int spline_intervals() const { return near_.intervals(); }
 
     void evaluate(double d, double* values, double* derivatives) const {
         if (d < switch_distance_) {
-            const size_t k = segment_of(d);
-            segments_[k].evaluate(d - segment_start_[k], values, derivatives);
+            near_.evaluate(d, values, derivatives);
         } else {
             series(d, values, 1, derivatives);
         }
@@ -322,15 +347,10 @@ public:
     // here; sources beyond go through FarFieldPowers and add_far_field().
     template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+        // (beyond the switch the spline's extrapolation is overwritten by the series)
+        near_.evaluate_many<V>(d, count, out, stride);
         bool beyond = false;
-        RadialSpline::write_transposed<V>(
-            [&](size_t j) MSLODE_INLINE_LAMBDA {
-                beyond |= d[j] >= switch_distance_;
-                // (beyond the switch any interval will do: the series overwrites it)
-                const size_t k = segment_of(d[j]);
-                return segments_[k].locate(d[j] - segment_start_[k]);
-            },
-            count, width(), out, stride);
+        for (size_t j = 0; j < count; ++j) beyond |= d[j] >= switch_distance_;
         if (!beyond) return;
         for (size_t j = 0; j < count; ++j) {
             if (d[j] >= switch_distance_) series(d[j], out + j, stride, nullptr);
@@ -400,13 +420,6 @@ public:
     }
 
 private:
-    // The spline segment of d < switch_distance() (a handful: a scan).
-    MSLODE_ALWAYS_INLINE size_t segment_of(double d) const {
-        size_t k = 0;
-        while (k + 1 < segment_start_.size() && d >= segment_start_[k + 1]) ++k;
-        return k;
-    }
-
     // The far-field series at d into values[(l * N + n) * stride].
     void series(double d, double* values, size_t stride, double* derivatives) const {
         const int N = max_radial_, K = tail_terms_;
@@ -484,8 +497,7 @@ private:
     double p_;
     double switch_distance_ = 0.0;
     int tail_terms_ = 1;
-    std::vector<RadialSpline> segments_;  // in d - segment_start_[k]
-    std::vector<double> segment_start_;    // 0, r_c, 2 r_c, 4 r_c, ...
+    SegmentedSpline near_;  // below the switch
     std::vector<double> tail_;  // [(l * N + n) * tail_terms + j], orthonormal
 };
 

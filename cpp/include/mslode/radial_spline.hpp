@@ -230,4 +230,59 @@ private:
     std::vector<double> data_;
 };
 
+// Uniform spline segments [0, r_c], [r_c, 2 r_c], [2 r_c, 4 r_c], ... up to
+// `end`: radial functions vary on the scale of σ near the centre, of the
+// basis beyond r_c and ever more slowly further out, so one grid for all
+// would be as fine as the first everywhere.
+class SegmentedSpline {
+public:
+    SegmentedSpline() = default;
+    // kernel_up_to(stop): a kernel good for distances up to `stop` (a
+    // quadrature may be cheaper when it need not reach far).
+    template <class KernelFactory>
+    SegmentedSpline(const KernelFactory& kernel_up_to, int max_radial, int max_angular, double cutoff, double end,
+                    double accuracy) {
+        for (double start = 0.0, stop = std::min(cutoff, end); start < end; start = stop, stop = std::min(2.0 * stop, end)) {
+            const RadialKernel kernel = kernel_up_to(stop);
+            start_.push_back(start);
+            segments_.push_back(RadialSpline::build([&kernel, start](double u, double* v, double* g) { kernel(start + u, v, g); },
+                                                    max_radial, max_angular, stop - start, accuracy));
+        }
+    }
+
+    int intervals() const {
+        int total = 0;
+        for (const auto& segment : segments_) total += segment.intervals();
+        return total;
+    }
+
+    void evaluate(double d, double* values, double* derivatives) const {
+        const size_t k = segment_of(d);
+        segments_[k].evaluate(d - start_[k], values, derivatives);
+    }
+
+    // The pair loops' layout (see RadialSpline::evaluate_many); d beyond the
+    // last segment gets that segment's extrapolation: callers keep such
+    // points out or overwrite them.
+    template <class V = simd::NativePack>
+    MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+        RadialSpline::write_transposed<V>(
+            [&](size_t j) MSLODE_INLINE_LAMBDA {
+                const size_t k = segment_of(d[j]);
+                return segments_[k].locate(d[j] - start_[k]);
+            },
+            count, segments_.front().width(), out, stride);
+    }
+
+private:
+    MSLODE_ALWAYS_INLINE size_t segment_of(double d) const {
+        size_t k = 0;
+        while (k + 1 < start_.size() && d >= start_[k + 1]) ++k;
+        return k;
+    }
+
+    std::vector<RadialSpline> segments_;  // in d - start_[k]
+    std::vector<double> start_;
+};
+
 }  // namespace mslode
