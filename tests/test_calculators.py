@@ -58,7 +58,7 @@ POTENTIAL_CHANGES = dict(
     accuracy=1e-4,
     smearing=1.5,
     mesh_spacing=0.3,
-    interpolation_order=8,
+    interpolation_order=6,
     slab_dipole_correction=True,
 )
 CASES = [(mslode.DensityExpansion, name, value) for name, value in DENSITY_CHANGES.items()] + [

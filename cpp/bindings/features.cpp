@@ -274,7 +274,7 @@ void bind_features(py::module_& m) {
              py::arg("cutoff"), py::arg("gaussian_width"), py::arg("max_radial"), py::arg("max_angular"),
              py::arg("center_atom_weight"), py::arg("potential_exponent"), py::arg("species"), py::arg("spline_accuracy"),
              py::arg("table") = nullptr, py::arg("periodic") = nullptr, py::arg("accuracy") = 1e-6,
-             py::arg("smearing") = 0.0, py::arg("mesh_spacing") = 0.0, py::arg("interpolation_order") = 6,
+             py::arg("smearing") = 0.0, py::arg("mesh_spacing") = 0.0, py::arg("interpolation_order") = 8,
              py::arg("slab_dipole_correction") = false, py::arg("mesh_memory_limit") = 8e9)
         .def_property_readonly("switch_distance", [](const mslode::PotentialExpansion& e) { return e.radial().switch_distance(); })
         .def_property_readonly("tail_terms", [](const mslode::PotentialExpansion& e) { return e.radial().tail_terms(); })

@@ -323,7 +323,7 @@ class PotentialExpansion(_Expansion):
         ``accuracy`` and ``smearing`` imply.
     interpolation_order : int
         Periodic structures: order of the B-splines that put charges on the
-        mesh and read the fields off it (4, 6, 8 or 10).
+        mesh and read the fields off it (4, 6, 8 or 10; default 8).
     slab_dipole_correction : bool
         Structures periodic in exactly two directions, p = 1: remove the
         field of the periodic copies of the cell's dipole across the vacuum
@@ -351,7 +351,7 @@ class PotentialExpansion(_Expansion):
         accuracy: float = 1e-6,
         smearing: Optional[float] = None,
         mesh_spacing: Optional[float] = None,
-        interpolation_order: int = 6,
+        interpolation_order: int = 8,
         slab_dipole_correction: bool = False,
     ) -> None:
         self._initialise(

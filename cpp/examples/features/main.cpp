@@ -151,6 +151,48 @@ int main() {
             std::fprintf(stderr, "FAIL: the rotation left the density coefficients unchanged\n");
             return 1;
         }
+
+        // A periodic cell goes through the same calls (range-separated mesh
+        // Ewald, to potential.periodic.accuracy): rock salt, its 8-atom cubic
+        // cell and a 2 x 1 x 1 supercell give every atom the same <a n l m|V_i>.
+        const mslode::PotentialExpansion V_ionic(potential, {11, 17});
+        std::vector<double> cell_positions, super_positions;
+        std::vector<int> cell_types, super_types;
+        const double a = 5.64;
+        for (int copy = 0; copy < 2; ++copy)
+            for (int k = 0; k < 8; ++k) {
+                const int x = k & 1, y = (k >> 1) & 1, z = (k >> 2) & 1;
+                const double r[3] = {0.5 * a * x + copy * a, 0.5 * a * y, 0.5 * a * z};
+                const int type = ((x + y + z) % 2 == 0) ? 11 : 17;
+                for (double v : r) super_positions.push_back(v);
+                super_types.push_back(type);
+                if (copy == 0) {
+                    for (double v : r) cell_positions.push_back(v);
+                    cell_types.push_back(type);
+                }
+            }
+        mslode::Structure crystal, supercell;
+        crystal.positions = cell_positions.data();
+        crystal.types = cell_types.data();
+        crystal.n_atoms = 8;
+        crystal.cell = {a, 0, 0, 0, a, 0, 0, 0, a};
+        crystal.pbc = {true, true, true};
+        supercell = crystal;
+        supercell.positions = super_positions.data();
+        supercell.types = super_types.data();
+        supercell.n_atoms = 16;
+        supercell.cell[0] = 2 * a;
+        std::vector<double> small(8 * static_cast<size_t>(V_ionic.block_size())), big(16 * static_cast<size_t>(V_ionic.block_size()));
+        mslode::compute_expansion(V_ionic, {crystal}, all_atoms({crystal}), small.data());
+        mslode::compute_expansion(V_ionic, {supercell}, all_atoms({supercell}), big.data());
+        big.resize(small.size());  // the first copy's atoms
+        const double d_super = relative_difference(big, small);
+        std::printf("rock salt: <Cl 0 0 0|V> at Na %.8f; supercell changes V by %.2e (relative)\n",
+                    small[static_cast<size_t>(V_ionic.max_radial() * mslode::lm_size(V_ionic.max_angular()))], d_super);
+        if (!(d_super < 1e-5)) {
+            std::fprintf(stderr, "FAIL: a supercell changed the periodic potential\n");
+            return 1;
+        }
     } catch (const std::exception& error) {
         std::fprintf(stderr, "error: %s\n", error.what());
         return 1;

@@ -228,20 +228,27 @@ inline std::mutex& fftw_planner_lock() {
 
 // r2c and c2r plans of one mesh shape, made once and reused by every thread
 // (new-array execution on fftw_alloc'd arrays, which share its alignment).
+// The c2r is batched: kFieldBatch spectra, one after the other, into one
+// interleaved real array field[point * kFieldBatch + b], so that reading the
+// fields off at an atom loads kFieldBatch contiguous values per mesh point.
 class MeshPlans {
 public:
+    static constexpr int kFieldBatch = 8;
+
     explicit MeshPlans(const std::array<int, 3>& shape) : shape_(shape) {
         const size_t real = real_size(), half = half_size();
-        auto r = detail::fftw_real(real);
-        auto c = detail::fftw_complex_array(half);
+        auto r = detail::fftw_real(real * kFieldBatch);
+        auto c = detail::fftw_complex_array(half * kFieldBatch);
         std::lock_guard<std::mutex> guard(detail::fftw_planner_lock());
         forward_.reset(fftw_plan_dft_r2c_3d(shape[0], shape[1], shape[2], r.get(), c.get(), FFTW_ESTIMATE));
-        backward_.reset(fftw_plan_dft_c2r_3d(shape[0], shape[1], shape[2], c.get(), r.get(), FFTW_ESTIMATE));
+        backward_.reset(fftw_plan_many_dft_c2r(3, shape.data(), kFieldBatch, c.get(), nullptr, 1, static_cast<int>(half),
+                                               r.get(), nullptr, kFieldBatch, 1, FFTW_ESTIMATE));
         if (!forward_ || !backward_) throw std::runtime_error("FFTW could not plan a mesh transform");
     }
     size_t real_size() const { return static_cast<size_t>(shape_[0]) * shape_[1] * shape_[2]; }
     size_t half_size() const { return static_cast<size_t>(shape_[0]) * shape_[1] * (shape_[2] / 2 + 1); }
     void forward(double* in, fftw_complex* out) const { fftw_execute_dft_r2c(forward_.get(), in, out); }
+    // kFieldBatch spectra of half_size() each → interleaved fields
     void backward(fftw_complex* in, double* out) const { fftw_execute_dft_c2r(backward_.get(), in, out); }
 
 private:
@@ -263,9 +270,9 @@ public:
           sigma_(gaussian_width),
           hypers_(hypers),
           smearing_(periodic_smearing(hypers, basis.cutoff(), gaussian_width)),
-          // the spline must not be what limits the accuracy
+          // the spline must not be what limits the accuracy, nor be finer than it needs
           short_range_(basis, gaussian_width, smearing_, max_angular, potential_exponent,
-                       std::min(spline_accuracy, 0.1 * hypers.accuracy), hypers.accuracy),
+                       0.1 * hypers.accuracy, hypers.accuracy),
           // beyond k_max, e^{-k²s²/2} < 1e-17: nothing left to transform
           hankel_(basis, max_angular, std::sqrt(2.0 * 39.0) / smearing_, std::min({spline_accuracy, 1e-9, 0.1 * hypers.accuracy})) {
         const int N = basis.max_radial();
@@ -392,21 +399,25 @@ inline void mesh_potential(const PeriodicPotentialTables& tables, const Structur
     const size_t real_size = plans->real_size(), half_size = plans->half_size();
     const int K2h = K[2] / 2 + 1;
 
-    // B-spline stencils of every atom: first mesh index and P weights per direction
-    std::vector<std::array<int, 3>> first(static_cast<size_t>(n_atoms));
-    std::vector<double> weights(static_cast<size_t>(n_atoms) * 3 * static_cast<size_t>(P));
+    // B-spline stencils of every atom: per direction the P mesh indices
+    // (wrapped once here, not in the loops) and their weights; in the last
+    // direction the index is pre-multiplied into a flat offset
+    const size_t stencil = 3 * static_cast<size_t>(P);
+    std::vector<size_t> index(static_cast<size_t>(n_atoms) * stencil);
+    std::vector<double> weights(static_cast<size_t>(n_atoms) * stencil);
     for (int i = 0; i < n_atoms; ++i) {
         const Eigen::RowVector3d r(structure.position(i)[0], structure.position(i)[1], structure.position(i)[2]);
         const Eigen::RowVector3d f = r * inverse;
         for (int a = 0; a < 3; ++a) {
-            double u = (f[a] - std::floor(f[a])) * K[static_cast<size_t>(a)];
-            if (u >= K[static_cast<size_t>(a)]) u = 0.0;
+            const int k = K[static_cast<size_t>(a)];
+            double u = (f[a] - std::floor(f[a])) * k;
+            if (u >= k) u = 0.0;
             const double g = std::floor(u);
-            first[static_cast<size_t>(i)][static_cast<size_t>(a)] = static_cast<int>(g);
-            detail::bspline_weights(P, u - g, &weights[(static_cast<size_t>(i) * 3 + static_cast<size_t>(a)) * static_cast<size_t>(P)]);
+            const size_t at = static_cast<size_t>(i) * stencil + static_cast<size_t>(a * P);
+            detail::bspline_weights(P, u - g, &weights[at]);
+            for (int q = 0; q < P; ++q) index[at + static_cast<size_t>(q)] = static_cast<size_t>(((static_cast<int>(g) - q) % k + k) % k);
         }
     }
-    auto wrap = [](int g, int k) { return ((g % k) + k) % k; };
 
     // structure factors: one r2c per channel
     std::vector<detail::FftwComplex> charge(static_cast<size_t>(C));
@@ -421,17 +432,13 @@ inline void mesh_potential(const PeriodicPotentialTables& tables, const Structur
             const int a = channels(structure.types[i]);
             if (a < 0) continue;
             double* q = meshes[static_cast<size_t>(a)].get();
-            const auto& g = first[static_cast<size_t>(i)];
-            const double* w = &weights[static_cast<size_t>(i) * 3 * static_cast<size_t>(P)];
+            const size_t* g = &index[static_cast<size_t>(i) * stencil];
+            const double* w = &weights[static_cast<size_t>(i) * stencil];
             for (int q0 = 0; q0 < P; ++q0) {
-                const size_t i0 = static_cast<size_t>(wrap(g[0] - q0, K[0]));
                 for (int q1 = 0; q1 < P; ++q1) {
-                    const size_t i1 = static_cast<size_t>(wrap(g[1] - q1, K[1]));
+                    double* row = q + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]);
                     const double w01 = w[q0] * w[P + q1];
-                    for (int q2 = 0; q2 < P; ++q2) {
-                        q[(i0 * static_cast<size_t>(K[1]) + i1) * static_cast<size_t>(K[2]) + static_cast<size_t>(wrap(g[2] - q2, K[2]))] +=
-                            w01 * w[2 * P + q2];
-                    }
+                    for (int q2 = 0; q2 < P; ++q2) row[g[2 * P + q2]] += w01 * w[2 * P + q2];
                 }
             }
         }
@@ -482,53 +489,67 @@ inline void mesh_potential(const PeriodicPotentialTables& tables, const Structur
         }
     }
 
-    // one c2r per (a, n, l, m), interpolated at every atom
-    const int fields = C * N * LM;
+    // one c2r per (a, n, l, m), in batches of B fields, read off at every atom
+    constexpr int B = MeshPlans::kFieldBatch;
+    const int fields = C * N * LM, batches = (fields + B - 1) / B;
     std::vector<int> l_of(static_cast<size_t>(LM));
     for (int l = 0; l <= L; ++l)
         for (int m = -l; m <= l; ++m) l_of[static_cast<size_t>(lm_index(l, m))] = l;
     FirstError errors;
 #pragma omp parallel
     {
-        detail::FftwComplex spectrum;
+        detail::FftwComplex spectra;
         detail::FftwReal field;
         errors.run([&] {
-            spectrum = detail::fftw_complex_array(half_size);
-            field = detail::fftw_real(real_size);
+            spectra = detail::fftw_complex_array(half_size * B);
+            field = detail::fftw_real(real_size * B);
         });
 #pragma omp for schedule(dynamic)
-        for (int f = 0; f < fields; ++f) {
+        for (int batch = 0; batch < batches; ++batch) {
             if (errors.failed()) continue;
-            const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM, l = l_of[static_cast<size_t>(lm)];
-            const double* hr = &radial[static_cast<size_t>(l * N + n) * half_size];
-            const double* ya = &angular[static_cast<size_t>(lm) * half_size];
-            const fftw_complex* q = charge[static_cast<size_t>(a)].get();
-            fftw_complex* x = spectrum.get();
-            // × i^l: 1, i, -1, -i
-            const double re_sign = (l % 4 == 0) ? 1.0 : (l % 4 == 2 ? -1.0 : 0.0);
-            const double im_sign = (l % 4 == 1) ? 1.0 : (l % 4 == 3 ? -1.0 : 0.0);
-            for (size_t m = 0; m < half_size; ++m) {
-                const double g = hr[m] * ya[m];
-                const double re = g * q[m][0], im = g * q[m][1];
-                x[m][0] = re_sign * re - im_sign * im;
-                x[m][1] = re_sign * im + im_sign * re;
+            for (int b = 0; b < B; ++b) {
+                fftw_complex* x = spectra.get() + static_cast<size_t>(b) * half_size;
+                const int f = batch * B + b;
+                if (f >= fields) {  // padding of the last batch
+                    std::fill_n(&x[0][0], 2 * half_size, 0.0);
+                    continue;
+                }
+                const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM, l = l_of[static_cast<size_t>(lm)];
+                const double* hr = &radial[static_cast<size_t>(l * N + n) * half_size];
+                const double* ya = &angular[static_cast<size_t>(lm) * half_size];
+                const fftw_complex* q = charge[static_cast<size_t>(a)].get();
+                // × i^l: 1, i, -1, -i
+                const double re_sign = (l % 4 == 0) ? 1.0 : (l % 4 == 2 ? -1.0 : 0.0);
+                const double im_sign = (l % 4 == 1) ? 1.0 : (l % 4 == 3 ? -1.0 : 0.0);
+                for (size_t m = 0; m < half_size; ++m) {
+                    const double g = hr[m] * ya[m];
+                    const double re = g * q[m][0], im = g * q[m][1];
+                    x[m][0] = re_sign * re - im_sign * im;
+                    x[m][1] = re_sign * im + im_sign * re;
+                }
             }
-            plans->backward(x, field.get());
+            plans->backward(spectra.get(), field.get());
             const double* F = field.get();
             for (int i = 0; i < n_atoms; ++i) {
-                const auto& g = first[static_cast<size_t>(i)];
-                const double* w = &weights[static_cast<size_t>(i) * 3 * static_cast<size_t>(P)];
-                double sum = 0.0;
+                const size_t* g = &index[static_cast<size_t>(i) * stencil];
+                const double* w = &weights[static_cast<size_t>(i) * stencil];
+                double sum[B] = {};
                 for (int q0 = 0; q0 < P; ++q0) {
-                    const size_t i0 = static_cast<size_t>(wrap(g[0] - q0, K[0]));
+                    double plane[B] = {};
                     for (int q1 = 0; q1 < P; ++q1) {
-                        const size_t row = (i0 * static_cast<size_t>(K[1]) + static_cast<size_t>(wrap(g[1] - q1, K[1]))) * static_cast<size_t>(K[2]);
-                        double partial = 0.0;
-                        for (int q2 = 0; q2 < P; ++q2) partial += w[2 * P + q2] * F[row + static_cast<size_t>(wrap(g[2] - q2, K[2]))];
-                        sum += w[q0] * w[P + q1] * partial;
+                        const double* row = F + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]) * B;
+                        double partial[B] = {};
+                        for (int q2 = 0; q2 < P; ++q2) {
+                            const double* v = row + g[2 * P + q2] * B;
+                            const double w2 = w[2 * P + q2];
+                            for (int b = 0; b < B; ++b) partial[b] += w2 * v[b];
+                        }
+                        for (int b = 0; b < B; ++b) plane[b] += w[P + q1] * partial[b];
                     }
+                    for (int b = 0; b < B; ++b) sum[b] += w[q0] * plane[b];
                 }
-                out[static_cast<size_t>(i) * block + static_cast<size_t>(a * N + n) * static_cast<size_t>(LM) + static_cast<size_t>(lm)] = sum;
+                double* o = &out[static_cast<size_t>(i) * block];
+                for (int b = 0; b < B && batch * B + b < fields; ++b) o[batch * B + b] = sum[b];
             }
         }
     }

@@ -17,7 +17,13 @@ namespace mslode {
 
 class CellList {
 public:
-    CellList(const Structure& structure, double cutoff) : cutoff_(cutoff), n_atoms_(structure.n_atoms) {
+    // `bins_per_cutoff` > 1 makes bins that fraction of the cut-off wide:
+    // fewer candidates (a sphere of radius r in cubes of r/3 wastes ~3×,
+    // in cubes of r ~6×) for more bins to visit, which pays for long
+    // cut-offs in dense matter (the short-range part of periodic potentials).
+    CellList(const Structure& structure, double cutoff, int bins_per_cutoff = 1)
+        : cutoff_(cutoff), n_atoms_(structure.n_atoms) {
+        if (bins_per_cutoff < 1) throw std::invalid_argument("bins_per_cutoff must be at least 1");
         if (!(cutoff > 0.0) || !std::isfinite(cutoff)) throw std::invalid_argument("cut-off must be positive and finite");
         const int N = structure.n_atoms;
         pbc_ = structure.pbc;
@@ -56,7 +62,7 @@ public:
             if (!pbc_[k]) extent = std::max(extent, 1e-12);
             const double length = extent * height_[k];
             // clamp in floating point first: a huge extent must not overflow the int
-            bins_[k] = static_cast<int>(std::clamp(std::floor(length / cutoff), 1.0, static_cast<double>(limit)));
+            bins_[k] = static_cast<int>(std::clamp(std::floor(length * bins_per_cutoff / cutoff), 1.0, static_cast<double>(limit)));
         }
         while (static_cast<long long>(bins_[0]) * bins_[1] * bins_[2] > limit) {
             int k = static_cast<int>(std::max_element(bins_.begin(), bins_.end()) - bins_.begin());

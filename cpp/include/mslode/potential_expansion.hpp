@@ -264,7 +264,7 @@ private:
             throw std::invalid_argument("the slab dipole correction needs a structure periodic in exactly two directions "
                                         "and potential_exponent = 1");
         }
-        auto prepared = std::make_unique<PreparedPeriodic>(CellList(cell3d, tables.short_range().cutoff()));
+        auto prepared = std::make_unique<PreparedPeriodic>(CellList(cell3d, tables.short_range().cutoff(), 3));
         prepared->mesh = mesh_shape(structure.cell, ph, tables.smearing());
         const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
         int threads = 1;
@@ -278,7 +278,8 @@ private:
                                         std::to_string(K[2]) + " points would need " + RadialSpline::format_g(bytes / 1e9) +
                                         " GB (limit " + RadialSpline::format_g(ph.mesh_memory_limit / 1e9) +
                                         " GB): ask for a coarser accuracy, a larger smearing or mesh_spacing, or raise "
-                                        "mesh_memory_limit");
+                                        "the limit (PeriodicHypers::mesh_memory_limit; in Python "
+                                        "mslode.features.MESH_MEMORY_LIMIT, before the first compute)");
         }
         mesh_potential(tables, cell3d, channels_, prepared->mesh, prepared->long_range);
 
