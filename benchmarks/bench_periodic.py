@@ -328,7 +328,7 @@ def mesh_options(probe: Dict[str, Any], args: argparse.Namespace) -> Optional[Di
 
     The keyword is ``--mesh-keyword`` or the first PotentialExpansion parameter
     whose name contains "finite" (then "mesh") and whose default is a boolean or
-    a string; its values are ``--mesh-values`` or, for a boolean default,
+    a string (not None: ``mesh_spacing=None`` is a periodic setting); its values are ``--mesh-values`` or, for a boolean default,
     False / True, otherwise "direct" / "mesh".
     """
     parameters = probe.get("parameters", {})
@@ -342,7 +342,7 @@ def mesh_options(probe: Dict[str, Any], args: argparse.Namespace) -> Optional[Di
         # a selector has a boolean or string default (a numeric one, e.g. a mesh spacing, is not a selector);
         # names with "finite" first
         candidates = [p for h in MESH_HINTS for p in parameters if h in p.lower()
-                      and (p not in defaults or isinstance(defaults[p], (bool, str)))]
+                      and p in defaults and isinstance(defaults[p], (bool, str))]
         if not candidates:
             return None
         name = candidates[0]

@@ -307,13 +307,14 @@ class PotentialExpansion(_Expansion):
     species : list of int, optional
         Atomic numbers of the source channels (see :class:`DensityExpansion`).
     spline_accuracy : float
-        Largest error of the tabulated radial functions P_nl(d) below the
-        switch to the far-field series, relative to each function's largest
-        magnitude. Beyond the switch the series is exact to 1e-10 relative.
+        Finite structures: largest error of the tabulated radial functions
+        P_nl(d) below the switch to the far-field series, relative to each
+        function's largest magnitude. Beyond the switch the series is exact
+        to 1e-10 relative.
     accuracy : float
         Periodic structures: the error aimed at, relative to the largest
-        coefficient of each angular channel l of the structure; it sets the
-        auxiliary smearing's real-space cut-off and the mesh.
+        coefficient of each angular channel l of the structure (1e-10 …
+        1e-2); it sets the short-range cut-off, its tables and the mesh.
     smearing : float, optional
         Periodic structures: the width s > σ of the range separation (Å).
         Default max(r_c/2, 2σ). The result does not depend on it beyond
