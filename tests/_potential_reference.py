@@ -261,3 +261,27 @@ def per_structure_sums(inv, species, n_structures):
         rows = inv.center_species == z
         np.add.at(X[:, k * width:(k + 1) * width], inv.structure[rows], inv.values[rows])
     return X
+
+
+def molecule_in_box(isolated: np.ndarray, molecule, species, side: float, sigma: float,
+                    basis: GtoReference) -> np.ndarray:
+    """Coefficients of a molecule alone in a cubic periodic box of side b, p = 1,
+    predicted from the isolated molecule's (docs/conventions.md, "Periodic
+    structures"): per species channel a, the images and the neutralising
+    background add N_a ξ + (2π/3Ω) Σ_{j∈a} |x - r_ji|² (l = 0) and
+    -(4π/3Ω) x·D_a (l = 1), ξ = -2.837297/b + 2πσ²/Ω, up to O(|x|⁴/b⁵)."""
+    volume = side**3
+    xi = -2.837297479480620 / side + 2 * np.pi * sigma**2 / volume
+    predicted = isolated.copy()
+    for a, z in enumerate(species):
+        r = molecule.positions[molecule.numbers == z]
+        for i in range(len(molecule)):
+            rji = r - molecule.positions[i]
+            constant = len(r) * xi + 2 * np.pi / (3 * volume) * np.sum(rji**2)
+            predicted[i, a, :, 0] += np.sqrt(4 * np.pi) * (
+                constant * basis.moments(2) + 2 * np.pi * len(r) / (3 * volume) * basis.moments(4))
+            # ⟨R̃_n Y_1m|x_k⟩ = √(4π/3) ∫ R̃_n r³ dr for (y, z, x)[m]
+            dipole = rji.sum(axis=0)[[1, 2, 0]]
+            predicted[i, a, :, 1:4] -= 4 * np.pi / (3 * volume) * np.sqrt(4 * np.pi / 3) * np.outer(
+                basis.moments(3), dipole)
+    return predicted

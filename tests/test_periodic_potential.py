@@ -26,7 +26,7 @@ import pytest
 import mslode
 from _featomic import featomic_lode_coefficients
 from _periodic_reference import image_sum_reference, periodic_potential_reference
-from _potential_reference import GtoReference
+from _potential_reference import GtoReference, molecule_in_box
 from _rotations import random_rotation, wigner_d
 
 RC, N, L, SIGMA = 3.0, 4, 3, 0.4
@@ -236,19 +236,7 @@ def test_molecule_in_a_growing_box():
         box.pbc = True
         box.positions += side / 2 - molecule.positions.mean(axis=0)
         periodic = V.compute(box).values
-        volume = side**3
-        xi = -2.837297479480620 / side + 2 * np.pi * sigma**2 / volume
-        predicted = isolated.copy()
-        for a, z in enumerate(species):
-            r = molecule.positions[molecule.numbers == z]
-            for i in range(len(molecule)):
-                rji = r - molecule.positions[i]
-                constant = len(r) * xi + 2 * np.pi / (3 * volume) * np.sum(rji**2)
-                predicted[i, a, :, 0] += np.sqrt(4 * np.pi) * (
-                    constant * basis.moments(2) + 2 * np.pi * len(r) / (3 * volume) * basis.moments(4))
-                dipole = rji.sum(axis=0)[[1, 2, 0]]  # Y_1m ∝ (y, z, x)
-                predicted[i, a, :, 1:4] -= 4 * np.pi / (3 * volume) * np.sqrt(4 * np.pi / 3) * np.outer(
-                    basis.moments(3), dipole)
+        predicted = molecule_in_box(isolated, molecule, species, side, sigma, basis)
         scale = np.abs(isolated).max()
         residual = np.array([np.abs(periodic - predicted)[..., l * l:(l + 1) ** 2].max() / scale for l in range(L + 1)])
         plain = np.array([np.abs(periodic - isolated)[..., l * l:(l + 1) ** 2].max() / scale for l in range(L + 1)])

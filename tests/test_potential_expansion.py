@@ -40,6 +40,7 @@ from _potential_reference import (
     SphericalGrid,
     composite_gauss_legendre,
     kspace_radial_coulomb,
+    molecule_in_box,
     nested_radial,
     real_spherical_harmonics,
     smeared_power_law,
@@ -458,7 +459,6 @@ def test_featomic_molecule_in_a_big_box():
     V = mslode.PotentialExpansion(cutoff=RC, gaussian_width=sigma, max_radial=N, max_angular=L, spline_accuracy=1e-10)
     isolated = V.compute(molecule).values
     basis = GtoReference(RC, N)
-    y00 = np.sqrt(4 * np.pi)
     residuals = []
     for side in (20.0, 28.0):
         box = molecule.copy()
@@ -466,20 +466,7 @@ def test_featomic_molecule_in_a_big_box():
         box.pbc = True
         box.positions += side / 2 - molecule.positions.mean(axis=0)
         theirs = _featomic_coefficients(featomic, box, species, sigma, 1, 1.0, N, L, RC)
-        volume = side**3
-        xi = -2.837297479480620 / side + 2 * np.pi * sigma**2 / volume
-        predicted = isolated.copy()
-        for a, z in enumerate(species):
-            r = molecule.positions[molecule.numbers == z]
-            for i in range(len(molecule)):
-                rji = r - molecule.positions[i]
-                constant = len(r) * xi + 2 * np.pi / (3 * volume) * np.sum(rji**2)
-                predicted[i, a, :, 0] += y00 * (constant * basis.moments(2)
-                                                 + 2 * np.pi * len(r) / (3 * volume) * basis.moments(4))
-                # ⟨R̃_n Y_1m|x_k⟩ = √(4π/3) ∫ R̃_n r³ dr for (y, z, x)[m]
-                dipole = rji.sum(axis=0)[[1, 2, 0]]
-                predicted[i, a, :, 1:4] -= 4 * np.pi / (3 * volume) * np.sqrt(4 * np.pi / 3) * np.outer(
-                    basis.moments(3), dipole)
+        predicted = molecule_in_box(isolated, molecule, species, side, sigma, basis)
         scale = np.abs(isolated).max()
         residual = [np.abs(theirs - predicted)[..., l * l:(l + 1) ** 2].max() / scale for l in range(L + 1)]
         plain = [np.abs(theirs - isolated)[..., l * l:(l + 1) ** 2].max() / scale for l in range(L + 1)]

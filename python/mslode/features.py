@@ -425,19 +425,21 @@ class PotentialExpansion(_Expansion):
         return self._periodic_tables_of(self._state)
 
     @staticmethod
-    def _table_of(state: _State) -> Any:
-        p = state.params
-        return state.get_or_build(
-            ("radial table",),
-            lambda: _core.PotentialRadialTable(
-                cutoff=p["cutoff"],
-                gaussian_width=p["gaussian_width"],
-                max_radial=p["max_radial"],
-                max_angular=p["max_angular"],
-                potential_exponent=float(p["potential_exponent"]),
-                spline_accuracy=p["spline_accuracy"],
-            ),
+    def _table_args(p: dict) -> dict:
+        """What every table depends on (not the centre weight)."""
+        return dict(
+            cutoff=p["cutoff"],
+            gaussian_width=p["gaussian_width"],
+            max_radial=p["max_radial"],
+            max_angular=p["max_angular"],
+            potential_exponent=float(p["potential_exponent"]),
+            spline_accuracy=p["spline_accuracy"],
         )
+
+    @staticmethod
+    def _table_of(state: _State) -> Any:
+        args = PotentialExpansion._table_args(state.params)
+        return state.get_or_build(("radial table",), lambda: _core.PotentialRadialTable(**args))
 
     @staticmethod
     def _periodic_args(p: dict) -> dict:
@@ -452,19 +454,8 @@ class PotentialExpansion(_Expansion):
 
     @staticmethod
     def _periodic_tables_of(state: _State) -> Any:
-        p = state.params
-        return state.get_or_build(
-            ("periodic tables",),
-            lambda: _core.PeriodicPotentialTables(
-                cutoff=p["cutoff"],
-                gaussian_width=p["gaussian_width"],
-                max_radial=p["max_radial"],
-                max_angular=p["max_angular"],
-                potential_exponent=float(p["potential_exponent"]),
-                spline_accuracy=p["spline_accuracy"],
-                **PotentialExpansion._periodic_args(p),
-            ),
-        )
+        args = {**PotentialExpansion._table_args(state.params), **PotentialExpansion._periodic_args(state.params)}
+        return state.get_or_build(("periodic tables",), lambda: _core.PeriodicPotentialTables(**args))
 
     @staticmethod
     def _build_core(state: _State, species: list[int], kinds: frozenset) -> Any:
