@@ -164,14 +164,15 @@ def orientations(n: int = N_ORIENTATIONS) -> list:
     return result[:n]
 
 
-def contact_distance(w: ase.Atoms, c: ase.Atoms) -> float:
-    """Smallest R with r_ij >= 0.75 (r_vdW,i + r_vdW,j) for every intermolecular pair."""
-    s = CONTACT_SCALE * np.array([[VDW_RADII[a] + VDW_RADII[b] for b in c.get_chemical_symbols()]
-                                  for a in w.get_chemical_symbols()])
-    d = c.positions[None, :, :] - w.positions[:, None, :]  # (i water, j CO2, xyz) at R = 0
+def contact_distance(m0: ase.Atoms, m1: ase.Atoms, scale: float = CONTACT_SCALE, radii: dict = VDW_RADII) -> float:
+    """Smallest R (m1 moved by R along z) with r_ij >= scale (r_vdW,i + r_vdW,j)
+    for every intermolecular pair."""
+    s = scale * np.array([[radii[a] + radii[b] for b in m1.get_chemical_symbols()]
+                          for a in m0.get_chemical_symbols()])
+    d = m1.positions[None, :, :] - m0.positions[:, None, :]  # (i of m0, j of m1, xyz) at R = 0
     disc = s ** 2 - d[..., 0] ** 2 - d[..., 1] ** 2
     ok = disc > 0
-    if not ok.any():  # cannot happen for these molecules (C sits on the COM)
+    if not ok.any():  # cannot happen for these molecules (a heavy atom sits near each COM)
         raise RuntimeError("no intermolecular pair can reach contact along z")
     return float(np.max(-d[..., 2][ok] + np.sqrt(disc[ok])))
 
@@ -182,11 +183,12 @@ def scan_distances(r0: float) -> list:
     return [r0] + [r for r in fine + coarse if r > r0 + MIN_GAP]
 
 
-def dimer(w: ase.Atoms, c: ase.Atoms, r: float) -> ase.Atoms:
-    moved = c.copy()
+def dimer(m0: ase.Atoms, m1: ase.Atoms, r: float) -> ase.Atoms:
+    """m0 and m1 moved by r along z, with the per-atom array monomer_index."""
+    moved = m1.copy()
     moved.positions += [0.0, 0.0, r]
-    atoms = w + moved
-    atoms.new_array("monomer_index", np.array([0] * len(w) + [1] * len(c), dtype=int))
+    atoms = m0 + moved
+    atoms.new_array("monomer_index", np.array([0] * len(m0) + [1] * len(m1), dtype=int))
     return atoms
 
 
@@ -230,6 +232,38 @@ def _write_atomic(path: Path, frames: list) -> None:
     os.replace(tmp, path)
 
 
+def output_paths(output, quick: bool, default: Path) -> tuple:
+    """The output file (a temporary one for --quick by default) and its checkpoint folder."""
+    if output is None:
+        output = Path(tempfile.gettempdir()) / (default.stem + "_quick.xyz") if quick else default
+    parts = output.with_name(output.name + ".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    return output, parts
+
+
+def read_part(part: Path, info_keys: tuple, calculator_keys: tuple = ()) -> list:
+    """A checkpoint's frames with their info as a fresh run writes it: ASE
+    moves energy (and dipole) into a calculator on reading, so put them back,
+    in the fresh run's key order (the output stays byte-identical)."""
+    frames = ase.io.read(part, index=":", format="extxyz")
+    for f in frames:
+        info = dict(f.info)
+        info["energy"] = f.get_potential_energy()
+        for key in calculator_keys:
+            info[key] = np.asarray(f.calc.results[key], dtype=float)
+        f.calc = None
+        f.info = {key: info[key] for key in info_keys}
+    return frames
+
+
+def finish(output: Path, parts: Path, frames: list, keep_parts: bool, start: float) -> None:
+    _write_atomic(output, frames)
+    if not keep_parts:
+        shutil.rmtree(parts)
+    print(f"wrote {len(frames)} frames to {output} "
+          f"({output.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - start:.1f} s", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -240,11 +274,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     n = N_QUICK if args.quick else N_ORIENTATIONS
-    output = args.output
-    if output is None:
-        output = Path(tempfile.gettempdir()) / "h2o_co2_gfn2_quick.xyz" if args.quick else DEFAULT_OUTPUT
-    parts = output.with_name(output.name + ".parts")
-    parts.mkdir(parents=True, exist_ok=True)
+    output, parts = output_paths(args.output, args.quick, DEFAULT_OUTPUT)
 
     version = importlib.metadata.version("tblite")
     code = f"tblite {version}"
@@ -264,15 +294,7 @@ def main(argv=None) -> int:
         geometries = [dimer(w, c, r) for r in scan_distances(r0)]
         part = parts / f"orientation_{k:02d}.xyz"
         if part.exists() and _part_is_valid(part, geometries):
-            frames = ase.io.read(part, index=":", format="extxyz")
-            # ASE moves energy/dipole into a calculator on reading: put them back into info
-            # (and restore the key order of a fresh run, so the output is byte-identical)
-            for f in frames:
-                info = dict(f.info)
-                info["energy"] = f.get_potential_energy()
-                info["dipole"] = np.asarray(f.calc.results["dipole"], dtype=float)
-                f.calc = None
-                f.info = {key: info[key] for key in INFO_KEYS}
+            frames = read_part(part, INFO_KEYS, calculator_keys=("dipole",))
             print(f"orientation {k:2d}: {len(frames)} points, done before (checkpoint)", flush=True)
         else:
             t0 = time.perf_counter()
@@ -299,11 +321,7 @@ def main(argv=None) -> int:
                   f"E_bind(15 Å) = {eb[-1]:+.2e} eV, {time.perf_counter() - t0:.1f} s", flush=True)
         all_frames.extend(frames)
 
-    _write_atomic(output, all_frames)
-    if not args.keep_parts:
-        shutil.rmtree(parts)
-    print(f"wrote {len(all_frames)} frames to {output} "
-          f"({output.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - start:.1f} s", flush=True)
+    finish(output, parts, all_frames, args.keep_parts, start)
     return 0
 
 

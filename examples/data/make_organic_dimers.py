@@ -83,9 +83,7 @@ import importlib.metadata
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -103,7 +101,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_h2o_co2 import (  # noqa: E402
     METHOD, SCC_ACCURACY, VDW_RADII as _VDW_H2O_CO2, _centered, _part_is_valid,
-    _random_rotation, _write_atomic, closest_contact,
+    _random_rotation, _write_atomic, closest_contact, contact_distance as _contact_distance, dimer, finish,
+    output_paths, read_part,
 )
 
 DEFAULT_OUTPUT = HERE / "organic_dimers_gfn2.xyz"
@@ -189,28 +188,13 @@ def dimer_list() -> list:
 
 # -- geometry --------------------------------------------------------------
 
-def contact_distance(m0: ase.Atoms, m1: ase.Atoms, scale: float = CONTACT_SCALE) -> float:
-    """Smallest R with r_ij >= scale (r_vdW,i + r_vdW,j) for every intermolecular pair."""
-    s = scale * np.array([[VDW_RADII[a] + VDW_RADII[b] for b in m1.get_chemical_symbols()]
-                          for a in m0.get_chemical_symbols()])
-    d = m1.positions[None, :, :] - m0.positions[:, None, :]  # at R = 0
-    disc = s ** 2 - d[..., 0] ** 2 - d[..., 1] ** 2
-    ok = disc > 0
-    if not ok.any():
-        raise RuntimeError("no intermolecular pair can reach contact along z")
-    return float(np.max(-d[..., 2][ok] + np.sqrt(disc[ok])))
+def contact_distance(m0: ase.Atoms, m1: ase.Atoms) -> float:
+    """Smallest R with r_ij >= 0.85 (r_vdW,i + r_vdW,j) for every intermolecular pair."""
+    return _contact_distance(m0, m1, scale=CONTACT_SCALE, radii=VDW_RADII)
 
 
 def displacements() -> list:
     return [STEP * k for k in range(N_STEPS + 1)] + [DISSOCIATED]
-
-
-def dimer(m0: ase.Atoms, m1: ase.Atoms, r: float) -> ase.Atoms:
-    moved = m1.copy()
-    moved.positions += [0.0, 0.0, r]
-    atoms = m0 + moved
-    atoms.new_array("monomer_index", np.array([0] * len(m0) + [1] * len(m1), dtype=int))
-    return atoms
 
 
 def candidate_rotations(n_curves: int) -> list:
@@ -254,11 +238,7 @@ def main(argv=None) -> int:
         curves = [[k for k, d in enumerate(dimers) if d[0] == cls][0] for cls in CLASSES]
     else:
         curves = list(range(len(dimers)))
-    output = args.output
-    if output is None:
-        output = Path(tempfile.gettempdir()) / "organic_dimers_gfn2_quick.xyz" if args.quick else DEFAULT_OUTPUT
-    parts = output.with_name(output.name + ".parts")
-    parts.mkdir(parents=True, exist_ok=True)
+    output, parts = output_paths(args.output, args.quick, DEFAULT_OUTPUT)
 
     version = importlib.metadata.version("tblite")
     code = f"tblite {version}"
@@ -294,14 +274,7 @@ def main(argv=None) -> int:
         geometries = [dimer(m0, m1, r_start + d) for d in displacements()]
         part = parts / f"curve_{k:02d}.xyz"
         if part.exists() and _part_is_valid(part, geometries):
-            frames = ase.io.read(part, index=":", format="extxyz")
-            # ASE moves energy into a calculator on reading: put it back into info
-            # (and restore the key order of a fresh run, so the output is byte-identical)
-            for f in frames:
-                info = dict(f.info)
-                info["energy"] = f.get_potential_energy()
-                f.calc = None
-                f.info = {key: info[key] for key in INFO_KEYS}
+            frames = read_part(part, INFO_KEYS)
             print(f"curve {k:2d} {cls} {n0}-{n1}: {len(frames)} points, done before (checkpoint)", flush=True)
         else:
             frames = []
@@ -331,11 +304,7 @@ def main(argv=None) -> int:
                   f"E_bind(d = 15 Å) = {eb[-1]:+.2e} eV, {time.perf_counter() - t0:.1f} s", flush=True)
         all_frames.extend(frames)
 
-    _write_atomic(output, all_frames)
-    if not args.keep_parts:
-        shutil.rmtree(parts)
-    print(f"wrote {len(all_frames)} frames to {output} "
-          f"({output.stat().st_size / 1024:.0f} KiB) in {time.perf_counter() - start:.1f} s", flush=True)
+    finish(output, parts, all_frames, args.keep_parts, start)
     return 0
 
 
