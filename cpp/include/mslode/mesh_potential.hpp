@@ -338,6 +338,21 @@ private:
     mutable std::map<std::array<int, 3>, std::shared_ptr<const MeshPlans>> plans_;
 };
 
+// A 3-D periodic cell: its lattice (rows a, b, c), the inverse (fractional
+// coordinates f = r · inverse; reciprocal vectors 2π × its columns) and the
+// volume.
+struct CellGeometry {
+    Eigen::Matrix3d lattice, inverse;
+    double volume = 0.0;
+
+    explicit CellGeometry(const std::array<double, 9>& cell) {
+        for (int r = 0; r < 3; ++r)
+            for (int c = 0; c < 3; ++c) lattice(r, c) = cell[static_cast<size_t>(3 * r + c)];
+        volume = std::abs(lattice.determinant());
+        inverse = lattice.inverse();
+    }
+};
+
 // The mesh of one structure: shape from the cell, the accuracy and the
 // smearing, or from an explicit mesh_spacing.
 struct MeshShape {
@@ -378,10 +393,10 @@ inline double mesh_bytes(const MeshShape& shape, int channels, int max_radial, i
     return half * per_point + threads * (8.0 * real + 16.0 * half);
 }
 
-// Long-range coefficients of every atom of `structure`: out[i * block +
+// Long-range coefficients of every atom of `structure` (its 3-D `cell`): out[i * block +
 // (a * N + n) * LM + lm], block = C N LM. Uses the calling thread's OpenMP
 // team (when not already inside an active parallel region).
-inline void mesh_potential(const PeriodicPotentialTables& tables, const Structure& structure,
+inline void mesh_potential(const PeriodicPotentialTables& tables, const Structure& structure, const CellGeometry& cell,
                            const SpeciesChannels& channels, const MeshShape& shape, std::vector<double>& out) {
     const int C = channels.size(), N = tables.max_radial(), L = tables.max_angular(), LM = lm_size(L);
     const int P = tables.hypers().interpolation_order, p = tables.potential_exponent();
@@ -389,11 +404,8 @@ inline void mesh_potential(const PeriodicPotentialTables& tables, const Structur
     const int n_atoms = structure.n_atoms;
     out.assign(static_cast<size_t>(n_atoms) * block, 0.0);
 
-    Eigen::Matrix3d lattice;
-    for (int r = 0; r < 3; ++r)
-        for (int c = 0; c < 3; ++c) lattice(r, c) = structure.cell[static_cast<size_t>(3 * r + c)];
-    const double volume = std::abs(lattice.determinant());
-    const Eigen::Matrix3d inverse = lattice.inverse();  // frac = r · inverse; k = 2π m · inverse^T rows
+    const double volume = cell.volume;
+    const Eigen::Matrix3d& inverse = cell.inverse;
     const std::array<int, 3> K = shape.points;
     const auto plans = tables.plans(K);
     const size_t real_size = plans->real_size(), half_size = plans->half_size();

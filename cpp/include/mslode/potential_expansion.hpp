@@ -231,15 +231,13 @@ private:
         // (docs/conventions.md, "Periodic structures"): every cell vector counts.
         Structure cell3d = structure;
         cell3d.pbc = {true, true, true};
-        Eigen::Matrix3d lattice;
-        for (int r = 0; r < 3; ++r)
-            for (int c = 0; c < 3; ++c) lattice(r, c) = structure.cell[static_cast<size_t>(3 * r + c)];
-        const double volume = std::abs(lattice.determinant());
+        const CellGeometry cell(structure.cell);
+        const double volume = cell.volume;
         if (!(volume > 1e-6) || !std::isfinite(volume)) {
             throw std::invalid_argument("the cell is singular (volume " + RadialSpline::format_g(volume) +
                                         " Å³): a slab or wire needs a cell vector across its vacuum too");
         }
-        const Eigen::Matrix3d inverse = lattice.inverse();
+        const Eigen::Matrix3d& inverse = cell.inverse;
         int n_periodic = 0, open = -1;
         for (int k = 0; k < 3; ++k) {
             if (structure.pbc[static_cast<size_t>(k)]) {
@@ -281,7 +279,7 @@ private:
                                         "the limit (PeriodicHypers::mesh_memory_limit; in Python "
                                         "mslode.features.MESH_MEMORY_LIMIT, before the first compute)");
         }
-        mesh_potential(tables, cell3d, channels_, prepared->mesh, prepared->long_range);
+        mesh_potential(tables, cell3d, cell, channels_, prepared->mesh, prepared->long_range);
 
         std::vector<int> count(static_cast<size_t>(C), 0);
         for (int i = 0; i < structure.n_atoms; ++i) {
@@ -300,7 +298,7 @@ private:
                         count[static_cast<size_t>(a)] / volume * integral * tables.constant_projection()[static_cast<size_t>(n)];
                 }
         }
-        if (ph.slab_dipole_correction) add_slab_dipole(structure, lattice, volume, open, *prepared);
+        if (ph.slab_dipole_correction) add_slab_dipole(structure, cell, open, *prepared);
         return prepared;
     }
 
@@ -308,8 +306,9 @@ private:
     // along the normal n̂ is removed, ΔV^a(x) = (4π/Ω) M_a (x·n̂ - z0) with
     // M_a = Σ_{j∈a} (r_j·n̂ - z0), z0 the cell's middle along n̂ (for a
     // neutral combination of channels z0 drops out).
-    void add_slab_dipole(const Structure& structure, const Eigen::Matrix3d& lattice, double volume, int open,
-                         PreparedPeriodic& prepared) const {
+    void add_slab_dipole(const Structure& structure, const CellGeometry& cell, int open, PreparedPeriodic& prepared) const {
+        const Eigen::Matrix3d& lattice = cell.lattice;
+        const double volume = cell.volume;
         const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
         const Eigen::Vector3d normal =
             lattice.row((open + 1) % 3).transpose().cross(lattice.row((open + 2) % 3).transpose()).normalized();
