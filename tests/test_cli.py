@@ -69,6 +69,21 @@ def test_fit_and_predict_equal_the_python_api(data, tmp_path, capsys):
     np.testing.assert_allclose(predicted, model.predict(frames), rtol=1e-10, atol=1e-12)
 
 
+def test_a_vector_target_is_fitted_on_equivariants(data, tmp_path, capsys):
+    path, frames = data
+    model_path, out = tmp_path / "d.mslode", tmp_path / "d.xyz"
+    assert cli.main(["fit", str(path), "--target", "dipole", "--features", "rho-V", "-o", str(model_path),
+                     *HYPER_ARGS]) == 0
+    assert "validation RMSE" in capsys.readouterr().out
+    assert cli.main(["predict", str(model_path), str(path), "-o", str(out)]) == 0
+    predicted = np.array([f.info["predicted"] for f in ase.io.read(out, index=":")])
+    rho = mslode.DensityExpansion(cutoff=3.0, gaussian_width=0.3, max_radial=3, max_angular=2)
+    V = mslode.PotentialExpansion(cutoff=3.0, gaussian_width=0.3, max_radial=3, max_angular=2)
+    model = mslode.Ridge(features=[mslode.Equivariants(rho, V, lambda_=1)]).fit(frames, "dipole")
+    assert predicted.shape == (len(frames), 3)
+    np.testing.assert_allclose(predicted, model.predict(frames), rtol=1e-10, atol=1e-12)
+
+
 def test_committee_writes_uncertainties(data, tmp_path):
     path, _ = data
     model_path, out = tmp_path / "c.mslode", tmp_path / "out.xyz"

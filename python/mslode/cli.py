@@ -40,8 +40,10 @@ def _field(name: str, hypers: dict) -> Any:
     raise CommandError(f"unknown field {name!r}: use {FIELDS_HELP}")
 
 
-def make_features(specs: Sequence[str], hypers: dict) -> list:
-    """Invariants for specs like ``rho-V`` (ρ⊗V), ``rho-rho``, ``V-V``, ``rho-V6``."""
+def make_features(specs: Sequence[str], hypers: dict, kind: str = "scalar") -> list:
+    """Calculators for specs like ``rho-V`` (ρ⊗V), ``rho-rho``, ``V-V``,
+    ``rho-V6``: invariants for a scalar target, λ = 1 equivariants for a
+    vector, invariants and λ = 2 equivariants for a (symmetric) rank-2 tensor."""
     import mslode
 
     calculators = []
@@ -49,8 +51,23 @@ def make_features(specs: Sequence[str], hypers: dict) -> list:
         parts = spec.split("-")
         if len(parts) != 2:
             raise CommandError(f"features {spec!r}: give two fields joined by '-' (e.g. rho-V); fields: {FIELDS_HELP}")
-        calculators.append(mslode.Invariants(_field(parts[0], hypers), _field(parts[1], hypers)))
+        first, second = _field(parts[0], hypers), _field(parts[1], hypers)
+        if kind != "vector":
+            calculators.append(mslode.Invariants(first, second))
+        if kind != "scalar":
+            calculators.append(mslode.Equivariants(first, second, lambda_=1 if kind == "vector" else 2))
     return calculators
+
+
+def _target_kind(values: np.ndarray, name: str) -> tuple[np.ndarray, str]:
+    """The target as (n,), (n, 3) or (n, 3, 3) and its kind (9 numbers per structure are a 3×3 tensor)."""
+    if values.ndim == 2 and values.shape[1] == 9:
+        values = values.reshape(len(values), 3, 3)
+    kinds = {1: "scalar", 2: "vector", 3: "rank2"}
+    kind = kinds.get(values.ndim)
+    if kind is None or values.shape[1:] not in ((), (3,), (3, 3)):
+        raise CommandError(f"target {name!r} has shape {values.shape[1:]} per structure: expected a number, 3 or 3x3")
+    return values, kind
 
 
 def _read(path: str) -> list:
@@ -124,24 +141,32 @@ def _estimator(args: argparse.Namespace, calculators: list) -> Any:
 
 
 def _validation_rmse(model: Any) -> Optional[float]:
+    """Cross-validation RMSE of the chosen hyper-parameters; for a vector or
+    tensor, of all components together (the spherical blocks' squared errors add up)."""
     member = model.members_[0] if hasattr(model, "members_") else model
-    errors = getattr(member, "cv_rmse_", None)
-    if errors is None or not np.isfinite(errors).any():
-        return None
-    return float(np.nanmin(errors))
+    blocks = getattr(member, "blocks_", None)
+    parts = [(b, 2 * key[0] + 1) for key, b in blocks.items()] if blocks else [(member, 1)]
+    total = 0.0
+    for part, components in parts:
+        errors = getattr(part, "cv_rmse_", None)
+        if errors is None or not np.isfinite(errors).any():
+            return None
+        total += components * float(np.nanmin(errors)) ** 2
+    return float(np.sqrt(total))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     import mslode
 
     frames = _read(args.data)
-    model = _estimator(args, make_features(args.features, _hypers(args)))
     y = mslode.io.read_property(frames, args.target)  # read once: the fit and the spread below
+    y, kind = _target_kind(y, args.target)
+    model = _estimator(args, make_features(args.features, _hypers(args), kind))
     start = time.perf_counter()
     model.fit(frames, y, groups=args.groups)
     elapsed = time.perf_counter() - start
     rmse = _validation_rmse(model)
-    spread = float(np.std(y))
+    spread = mslode.metrics.target_std(y)
     print(f"fitted {args.model} on {len(frames)} structures ({', '.join(args.features)}) in {elapsed:.1f} s")
     if rmse is not None:
         print(f"validation RMSE {rmse:.6g} ({100 * rmse / spread:.2f} % of the target's spread {spread:.4g})")
@@ -164,9 +189,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         mean, std = model.predict(frames), None
     for k, frame in enumerate(frames):
-        frame.info[args.key] = float(mean[k])
+        frame.info[args.key] = float(mean[k]) if mean.ndim == 1 else mean[k].reshape(-1)
         if std is not None:
-            frame.info[f"{args.key}_std"] = float(std[k])
+            frame.info[f"{args.key}_std"] = float(std[k]) if std.ndim == 1 else std[k].reshape(-1)
     ase.io.write(args.output, frames, format="extxyz")
     print(f"predicted {len(frames)} structures; wrote {args.output} (info key {args.key!r})")
     return 0
@@ -176,9 +201,10 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     import mslode
 
     frames = _read(args.data)
-    model = _estimator(args, make_features(args.features, _hypers(args)))
+    y, kind = _target_kind(mslode.io.read_property(frames, args.target), args.target)
+    model = _estimator(args, make_features(args.features, _hypers(args), kind))
     sizes = [int(s) for s in args.sizes] if args.sizes else [max(2, len(frames) * k // 16) for k in (1, 2, 4, 8, 12)]
-    curve = mslode.learning_curve(model, frames, args.target, train_sizes=sizes, groups=args.groups,
+    curve = mslode.learning_curve(model, frames, y, train_sizes=sizes, groups=args.groups,
                                   label=",".join(args.features))
     with open(f"{args.output}.csv", "w", newline="") as file:
         writer = csv.writer(file)

@@ -1,10 +1,10 @@
 """Errors of predictions and learning curves (``docs/models.md``, "Errors and
 learning curves").
 
-RMSE = sqrt(⟨|y − ŷ|²⟩) over structures (|·|² sums the components of a
-vector or tensor target), and RMSE% = 100 · RMSE / std(y) with
-std(y) = sqrt(⟨|y − ⟨y⟩|²⟩) over the same (test) structures: 100 % is the
-error of predicting the mean.
+``RMSE = sqrt(⟨|y − ŷ|²⟩)`` over structures (``|·|²`` sums the components
+of a vector or tensor target), and ``RMSE% = 100 · RMSE / std(y)`` with
+``std(y) = sqrt(⟨|y − ⟨y⟩|²⟩)`` over the same (test) structures: 100 % is
+the error of predicting the mean.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def rmse(y_true: Any, y_pred: Any) -> float:
 
 
 def target_std(y_true: Any) -> float:
-    """sqrt(⟨|y − ⟨y⟩|²⟩): the RMSE of predicting the mean."""
+    """``sqrt(⟨|y − ⟨y⟩|²⟩)``: the RMSE of predicting the mean."""
     a = np.asarray(y_true, dtype=np.float64)
     a = a.reshape(len(a), -1)
     return float(np.sqrt(np.mean(np.sum((a - a.mean(axis=0)) ** 2, axis=1))))
@@ -156,7 +156,7 @@ def learning_curve(
     from .models._targets import read_groups, read_target
 
     frames = list(frames)
-    values = read_target(frames, y).require_scalar("learning_curve")
+    values = read_target(frames, y).values  # any kind: the estimator says which it fits
     labels = read_groups(frames, groups)
     if test_frames is None:
         if y_test is not None:
@@ -170,7 +170,7 @@ def learning_curve(
         test_frames = list(test_frames)
         if y_test is None:
             raise ValueError("test_frames needs y_test (an array or a property name)")
-        test_values = read_target(test_frames, y_test).require_scalar("learning_curve")
+        test_values = read_target(test_frames, y_test).values
         train = np.arange(len(frames))
     sizes = _sizes(train_sizes, len(train))
     if isinstance(n_repeats, bool) or not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:

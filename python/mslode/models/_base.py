@@ -19,7 +19,8 @@ from typing import Any, Optional
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ..io import calculator_from_json, calculator_to_json
+from .. import tensors
+from ..io import calculator_from_json, calculator_to_json, params_from_json, params_to_json, subset_arrays
 from . import _design, _solve, _targets
 
 BASELINES = ("auto", "composition", None)
@@ -138,15 +139,19 @@ class LinearModel(RegressorMixin, BaseEstimator):
         return np.concatenate(columns, axis=1) if columns else np.zeros((n, 0))
 
     def _chunk_rows(self, frames: list) -> tuple[np.ndarray, np.ndarray]:
-        """(Z, C) of some structures: one row per structure, or per centre."""
+        """(Z, C) of some structures: one row per structure, or per centre;
+        for a block of 2λ+1 components, one row per component μ of each
+        (μ fastest), with the same columns for every μ."""
         n = len(frames)
         calculators = self.calculators_
         species = self.species_
+        m = self._components
         if self._linear_in_features() and self.fragments is None and not self.per_atom:
-            blocks = [_design.structure_sums(c, frames, species, self._centers) for c in calculators]
-            Z = np.concatenate(blocks, axis=2).reshape(n, -1)
-            return Z, self._unpenalised(frames, None)
-        env = _design.environments(calculators, frames, self._centers, self.fragments)
+            blocks = [_design.structure_sums(c, frames, species, self._centers, components=m) for c in calculators]
+            Z = np.concatenate(blocks, axis=-1)  # (n, species, [m,] features)
+            Z = Z.reshape(n, -1) if m == 1 else Z.transpose(0, 2, 1, 3).reshape(n * m, -1)
+            return Z, np.repeat(self._unpenalised(frames, None), m, axis=0)
+        env = _design.environments(calculators, frames, self._centers, self.fragments, m)
         parts = []
         for k, z in enumerate(species):
             mask = env.species == z
@@ -155,14 +160,17 @@ class LinearModel(RegressorMixin, BaseEstimator):
                 rows = rows - self._env_rows(k, [f[mask] for f in env.reference])
             parts.append((mask, rows))
         if self.per_atom:
-            Z = np.zeros((len(env.species), sum(r.shape[1] for _, r in parts)))
+            widths = [rows.shape[-1] for _, rows in parts]
+            Z = np.zeros((len(env.species),) + ((m,) if m > 1 else ()) + (sum(widths),))
             offset = 0
-            for mask, rows in parts:
-                Z[mask, offset : offset + rows.shape[1]] = rows
-                offset += rows.shape[1]
-            return Z, self._unpenalised(frames, env.species)
-        Z = np.concatenate([_design.sum_rows(rows, env.structure[mask], n) for mask, rows in parts], axis=1)
-        return Z, self._unpenalised(frames, None)
+            for (mask, rows), width in zip(parts, widths):
+                Z[mask, ..., offset : offset + width] = rows
+                offset += width
+            C = self._unpenalised(frames, env.species)
+        else:
+            Z = np.concatenate([_design.sum_rows(rows, env.structure[mask], n) for mask, rows in parts], axis=-1)
+            C = self._unpenalised(frames, None)
+        return Z.reshape(-1, Z.shape[-1]), np.repeat(C, m, axis=0)
 
     # -- fit --------------------------------------------------------------------
     def fit(self, frames: Any, y: Any, groups: Any = None) -> "LinearModel":
@@ -172,9 +180,10 @@ class LinearModel(RegressorMixin, BaseEstimator):
         ----------
         frames : list of ase.Atoms
         y : array-like or str
-            Targets (n_structures,), or per atom with ``per_atom=True``; or
-            the name of a property of the structures (``atoms.info``,
-            ``atoms.arrays``, the attached calculator's ``energy``, ...).
+            Targets (n_structures,), (n_structures, 3) or (n_structures, 3,
+            3), or per atom with ``per_atom=True``; or the name of a property
+            of the structures (``atoms.info``, ``atoms.arrays``, the attached
+            calculator's ``energy``, ...).
         groups : array-like or str, optional
             A label per structure (or an ``atoms.info`` key): the
             cross-validation keeps each group in one fold (GroupKFold).
@@ -190,8 +199,26 @@ class LinearModel(RegressorMixin, BaseEstimator):
         self._centers = checked["center_species"]
         mask = _design.centre_mask(frames, self._centers) if checked["per_atom"] else None
         target = _targets.read_target(frames, y, per_atom=checked["per_atom"], centers=mask)
-        values = target.require_scalar(self._name)
         group_labels = _targets.read_groups(frames, groups)
+        self.target_kind_ = target.kind
+        if target.kind == "scalar":
+            self.blocks_ = None
+            return self._fit_rows(frames, target.values, group_labels, checked, key=(0, 1))
+        if not self._linear_in_features():
+            target.require_scalar(self._name)
+        self.blocks_ = _fit_blocks(self, frames, target, groups)
+        self.species_ = sorted({z for block in self.blocks_.values() for z in block.species_})
+        self.n_structures_fit_ = len(frames)
+        return self
+
+    def _fit_rows(
+        self, frames: list, values: np.ndarray, group_labels: Optional[np.ndarray], checked: dict, key: tuple
+    ) -> "LinearModel":
+        """The fit of one spherical block ``key`` = (λ, parity) of the target,
+        ``values`` (n_rows,) for λ = 0 or (n_rows, 2λ+1)."""
+        self._key = (int(key[0]), int(key[1]))
+        self._components = m = 2 * self._key[0] + 1
+        values = values.reshape(-1)  # μ fastest, as the rows
         species = _design.central_species(frames, self._centers)
         numbers = np.concatenate([f.numbers for f in frames])
         if not np.isin(numbers, species).any():
@@ -202,7 +229,6 @@ class LinearModel(RegressorMixin, BaseEstimator):
         allowed = [_design.channel_species(c) for c in self.calculators_]
         self.allowed_species_ = sorted(set.intersection(*allowed)) if allowed else []
         self._composition = self._uses_composition()
-        self.target_kind_ = target.kind
 
         alphas = checked["alphas"]
         rng = np.random.default_rng(self.random_state)
@@ -216,6 +242,7 @@ class LinearModel(RegressorMixin, BaseEstimator):
             per_structure = np.array([np.count_nonzero(_design.centre_mask([f], self._centers)) for f in frames])
         else:
             per_structure = np.ones(len(frames), dtype=np.int64)
+        per_structure = per_structure * m
         row_offsets = np.concatenate([[0], np.cumsum(per_structure)])
         problem = None
         slices = list(_design.chunks(len(frames), checked["chunk_size"]))
@@ -251,7 +278,7 @@ class LinearModel(RegressorMixin, BaseEstimator):
 
     # -- predict ----------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
+        if not hasattr(self, "coef_") and getattr(self, "blocks_", None) is None:
             raise ValueError(f"this {self._name} is not fitted yet: call fit(frames, y) first")
 
     def predict(self, frames: Any) -> np.ndarray:
@@ -264,7 +291,8 @@ class LinearModel(RegressorMixin, BaseEstimator):
         Returns
         -------
         ndarray
-            (n_structures,), or one value per centre with ``per_atom=True``.
+            (n_structures,), (n_structures, 3) or (n_structures, 3, 3) as
+            the target (Cartesian); per centre with ``per_atom=True``.
 
         Raises
         ------
@@ -272,7 +300,11 @@ class LinearModel(RegressorMixin, BaseEstimator):
             A structure has a central species unseen in training, or an atom
             of a species the calculators have no channel for.
         """
-        return np.concatenate([Z @ self.coef_ + C @ self.baseline_ for Z, C in self._prediction_rows(frames)])
+        self._check_fitted()
+        if self.blocks_ is not None:
+            return _assemble(self.target_kind_, {key: block.predict(frames) for key, block in self.blocks_.items()})
+        out = np.concatenate([Z @ self.coef_ + C @ self.baseline_ for Z, C in self._prediction_rows(frames)])
+        return out if self._components == 1 else out.reshape(-1, self._components)
 
     def _prediction_rows(self, frames: Any) -> Any:
         """The (Z, C) rows of ``frames``, chunk by chunk, after the checks."""
@@ -302,6 +334,15 @@ class LinearModel(RegressorMixin, BaseEstimator):
 
     def _saved_state(self) -> tuple[dict, dict]:
         self._check_fitted()
+        if self.blocks_ is not None:
+            fitted = dict(target_kind=self.target_kind_, n_structures_fit=int(self.n_structures_fit_), blocks=[])
+            arrays = {}
+            for k, (key, block) in enumerate(self.blocks_.items()):
+                block_fitted, block_arrays = block._saved_state()
+                params = params_to_json(block.get_params(deep=False), f"block {key}")
+                fitted["blocks"].append(dict(key=list(key), params=params, fitted=block_fitted))
+                arrays.update({f"block{k}.{name}": value for name, value in block_arrays.items()})
+            return fitted, arrays
         fitted = dict(
             species=[int(z) for z in self.species_],
             composition_species=[int(z) for z in self.composition_species_],
@@ -312,6 +353,7 @@ class LinearModel(RegressorMixin, BaseEstimator):
             alpha=self.alpha_,
             solver=self.solver_,
             target_kind=self.target_kind_,
+            block=list(self._key),
             n_structures_fit=int(self.n_structures_fit_),
         )
         arrays = {"coef": self.coef_, "baseline": self.baseline_, "cv_rmse": self.cv_rmse_}
@@ -321,6 +363,22 @@ class LinearModel(RegressorMixin, BaseEstimator):
         return fitted, arrays
 
     def _restore_state(self, fitted: dict, arrays: dict) -> None:
+        self.target_kind_ = fitted["target_kind"]
+        self.n_structures_fit_ = int(fitted["n_structures_fit"])
+        if "blocks" in fitted:
+            self.blocks_ = {}
+            for k, data in enumerate(fitted["blocks"]):
+                key = (int(data["key"][0]), int(data["key"][1]))
+                block = type(self)(**params_from_json(data["params"], f"block {key}"))
+                block._restore_state(data["fitted"], subset_arrays(arrays, f"block{k}."))
+                if block._key != key:
+                    raise ValueError(f"block {k} is saved as {key} but fitted as {block._key}")
+                self.blocks_[key] = block
+            self.species_ = sorted({z for block in self.blocks_.values() for z in block.species_})
+            return
+        self.blocks_ = None
+        self._key = tuple(int(v) for v in fitted.get("block", (0, 1)))  # files without it hold scalar models
+        self._components = 2 * self._key[0] + 1
         self.species_ = list(fitted["species"])
         self.composition_species_ = list(fitted["composition_species"])
         self.allowed_species_ = list(fitted["allowed_species"])
@@ -329,8 +387,6 @@ class LinearModel(RegressorMixin, BaseEstimator):
         self._composition = bool(fitted["composition"])
         self.alpha_ = float(fitted["alpha"])
         self.solver_ = fitted["solver"]
-        self.target_kind_ = fitted["target_kind"]
-        self.n_structures_fit_ = int(fitted["n_structures_fit"])
         self.fragments_ = self.fragments
         self.coef_ = arrays["coef"]
         self.baseline_ = arrays["baseline"]
@@ -341,3 +397,59 @@ class LinearModel(RegressorMixin, BaseEstimator):
         )
         if self.baseline_.shape != (n_baseline,):
             raise ValueError(f"the baseline has shape {self.baseline_.shape}, the model needs ({n_baseline},)")
+
+
+#: A block of a rank-2 target whose largest component is below this fraction
+#: of the tensor's largest is absent (the antisymmetric part of a symmetric
+#: tensor is zero up to rounding): it needs no features and predicts zero.
+NEGLIGIBLE_BLOCK = 1e-12
+
+
+def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", groups: Any) -> dict:
+    """One fitted copy of ``model`` per spherical block of a vector or rank-2
+    target, each on the calculators whose features have that block's (λ,
+    parity); λ > 0 blocks have no baseline (a constant is not covariant)."""
+    from sklearn.base import clone
+
+    blocks = target.spherical()
+    scale = np.abs(target.values).max()
+    antisymmetric = (1, -1)
+    needed = [k for k, v in blocks.items() if k != antisymmetric or np.abs(v).max() > NEGLIGIBLE_BLOCK * scale]
+    by_key: dict = {}
+    for calculator in model.features:
+        by_key.setdefault(_design.feature_key(calculator), []).append(calculator)
+    name = model._name
+    for lambda_, parity in needed:
+        if (lambda_, parity) not in by_key:
+            what = "Invariants(rho, V)" if lambda_ == 0 else f"Equivariants(rho, V, lambda_={lambda_}, parity={parity})"
+            raise ValueError(
+                f"{name}: the {target.kind} target has a block λ={lambda_}, parity={parity:+d} and no features for "
+                f"it: add e.g. mslode.{what} to features"
+            )
+    unused = sorted(set(by_key) - set(needed))
+    if unused:
+        raise ValueError(
+            f"{name}: features of (lambda_, parity) {unused} match no block of the {target.kind} target, whose "
+            f"blocks are {needed}"
+        )
+    fitted = {}
+    for key in needed:
+        params = dict(features=by_key[key])
+        if key[0] > 0:
+            params.update(baseline=None, fit_intercept=False)
+        block = clone(model).set_params(**params)
+        checked = block._check_common()
+        block.fragments_ = model.fragments_
+        block._centers = checked["center_species"]
+        group_labels = _targets.read_groups(frames, groups)
+        block.target_kind_ = target.kind
+        block.blocks_ = None
+        fitted[key] = block._fit_rows(frames, blocks[key], group_labels, checked, key=key)
+    return fitted
+
+
+def _assemble(kind: str, predictions: dict) -> np.ndarray:
+    """Cartesian predictions from the blocks' (absent rank-2 blocks are zero)."""
+    if kind == "vector":
+        return tensors.spherical_to_vector(predictions[tensors.VECTOR_KEY])
+    return tensors.spherical_to_rank2({key: np.asarray(values).reshape(len(values), -1) for key, values in predictions.items()})

@@ -142,16 +142,35 @@ def check_center_species(center_species: Any) -> Optional[list]:
 class AtomicRows:
     """One calculator's features, one row per centre."""
 
-    values: np.ndarray  # (n_centers, n_features)
+    values: np.ndarray  # (n_centers, n_features), or (n_centers, 2λ+1, n_features)
     structure: np.ndarray  # (n_centers,)
     center: np.ndarray  # (n_centers,)
     center_species: np.ndarray  # (n_centers,)
 
 
-def _as_matrix(result: Any, calculator: Any) -> np.ndarray:
-    """The invariant features of a calculator's result as (n_rows, n_features):
-    invariants as they are, expansions by their ν = 1 invariants (l = 0),
-    λ = 0 equivariants without their μ axis."""
+def feature_key(calculator: Any) -> tuple[int, int]:
+    """The ``(lambda_, parity)`` of the spherical target block a calculator's
+    features can model: ``(0, 1)`` for invariants and expansions (their ν = 1
+    invariants), the equivariant's own order and parity otherwise."""
+    if hasattr(calculator, "lambda_") and hasattr(calculator, "parity"):
+        return int(calculator.lambda_), int(calculator.parity)
+    return 0, 1
+
+
+def _as_matrix(result: Any, calculator: Any, components: int = 1) -> np.ndarray:
+    """The features of a calculator's result as (n_rows, n_features) for
+    invariant rows (``components=1``): invariants as they are, expansions by
+    their ν = 1 invariants (l = 0), λ = 0 equivariants without their μ axis;
+    or as (n_rows, components, n_features) for equivariants of order λ with
+    2λ + 1 = ``components``."""
+    if components > 1:
+        values = np.asarray(result.values)
+        if values.ndim != 3 or values.shape[1] != components:
+            raise TypeError(
+                f"{calculator!r} gives features of shape {values.shape[1:]} per centre: a block of "
+                f"{components} components needs equivariants of order λ = {(components - 1) // 2}"
+            )
+        return values
     if hasattr(result, "invariants") and np.ndim(result.values) == 4:
         return result.invariants()[0]
     values = np.asarray(result.values)
@@ -165,11 +184,14 @@ def _as_matrix(result: Any, calculator: Any) -> np.ndarray:
     )
 
 
-def atomic_features(calculator: Any, frames: list, center_species: Optional[Sequence[int]] = None) -> AtomicRows:
-    """Per-centre invariant features of ``frames`` (float64, C order)."""
+def atomic_features(
+    calculator: Any, frames: list, center_species: Optional[Sequence[int]] = None, components: int = 1
+) -> AtomicRows:
+    """Per-centre features of ``frames`` (float64, C order): invariant rows
+    (n_centers, n_features), or (n_centers, components, n_features) (see :func:`_as_matrix`)."""
     result = calculator.compute(frames, center_species=center_species)
     return AtomicRows(
-        values=np.ascontiguousarray(_as_matrix(result, calculator), dtype=np.float64),
+        values=np.ascontiguousarray(_as_matrix(result, calculator, components), dtype=np.float64),
         structure=np.asarray(result.structure, dtype=np.int64),
         center=np.asarray(result.center, dtype=np.int64),
         center_species=np.asarray(result.center_species, dtype=np.int64),
@@ -178,10 +200,12 @@ def atomic_features(calculator: Any, frames: list, center_species: Optional[Sequ
 
 def sum_rows(values: np.ndarray, rows: np.ndarray, n_rows: int, weights: Optional[np.ndarray] = None) -> np.ndarray:
     """``out[r] = Σ_{k: rows[k] = r} weights[k] values[k]`` (the same numbers
-    as ``np.add.at``, added in the same order, through a sparse product)."""
+    as ``np.add.at``, added in the same order, through a sparse product);
+    ``values`` may have any trailing shape."""
     weights = np.ones(len(rows)) if weights is None else weights
     matrix = scipy.sparse.csr_matrix((weights, (rows, np.arange(len(rows)))), shape=(n_rows, len(rows)))
-    return np.asarray(matrix @ values)
+    flat = values.reshape(len(values), int(np.prod(values.shape[1:])))
+    return np.asarray(matrix @ flat).reshape((n_rows,) + values.shape[1:])
 
 
 def _supports_reduce(calculator: Any) -> bool:
@@ -204,6 +228,7 @@ def structure_sums(
     species: Sequence[int],
     center_species: Optional[Sequence[int]] = None,
     *,
+    components: int = 1,
     use_core: Optional[bool] = None,
 ) -> np.ndarray:
     """Per-structure sums of a calculator's features, one block per central species.
@@ -221,6 +246,8 @@ def structure_sums(
         one of them.
     center_species : list of int, optional
         Only atoms of these species are centres (default: all atoms).
+    components : int
+        1 for invariant features; 2λ + 1 for equivariants of order λ.
     use_core : bool, optional
         Sum in the core when the calculator can (default:
         :data:`USE_CORE_REDUCTION`); otherwise per-centre rows are summed
@@ -228,11 +255,13 @@ def structure_sums(
 
     Returns
     -------
-    ndarray, (n_structures, len(species), n_features)
+    ndarray, (n_structures, len(species), n_features), or
+    (n_structures, len(species), components, n_features)
     """
     species = np.asarray(list(species), dtype=np.int64)
     n = len(frames)
-    if (USE_CORE_REDUCTION if use_core is None else use_core) and _supports_reduce(calculator):
+    core = USE_CORE_REDUCTION if use_core is None else use_core
+    if core and components == 1 and _supports_reduce(calculator):
         # summed in the core: per-centre rows are never stored
         requested = species.tolist() if center_species is None else sorted(set(species.tolist()) & set(center_species))
         result = calculator.compute(frames, center_species=requested, reduce="structure")
@@ -241,12 +270,12 @@ def structure_sums(
         block = np.searchsorted(species, np.asarray(result.center_species))
         out[np.asarray(result.structure), block] = values
         return out
-    rows = atomic_features(calculator, frames, center_species)
+    rows = atomic_features(calculator, frames, center_species, components)
     block = np.searchsorted(species, rows.center_species)
     if np.any(block >= len(species)) or np.any(species[np.minimum(block, len(species) - 1)] != rows.center_species):
         raise ValueError(f"a centre has a species outside {species.tolist()}")
     summed = sum_rows(rows.values, rows.structure * len(species) + block, n * len(species))
-    return summed.reshape(n, len(species), -1)
+    return summed.reshape((n, len(species)) + rows.values.shape[1:])
 
 
 @dataclass(frozen=True)
@@ -255,8 +284,8 @@ class Environments:
     calculator; with fragments, also the features of the same atoms in their
     fragment computed alone (same positions)."""
 
-    features: list  # per calculator, (n_env, F_c)
-    reference: Optional[list]  # per calculator, (n_env, F_c), or None without fragments
+    features: list  # per calculator, (n_env, F_c), or (n_env, 2λ+1, F_c)
+    reference: Optional[list]  # the same shapes, or None without fragments
     structure: np.ndarray  # (n_env,)
     center: np.ndarray  # (n_env,)
     species: np.ndarray  # (n_env,) central species
@@ -288,11 +317,15 @@ def split_fragments(frames: list, key: str) -> tuple[list, np.ndarray, list]:
 
 
 def environments(
-    calculators: list, frames: list, center_species: Optional[Sequence[int]], fragments: Optional[str]
+    calculators: list,
+    frames: list,
+    center_species: Optional[Sequence[int]],
+    fragments: Optional[str],
+    components: int = 1,
 ) -> Environments:
     """Per-centre features of ``frames`` for every calculator (and of the
     fragments alone, aligned atom by atom, when ``fragments`` names the labels)."""
-    rows = [atomic_features(c, frames, center_species) for c in calculators]
+    rows = [atomic_features(c, frames, center_species, components) for c in calculators]
     first = rows[0]
     for other in rows[1:]:
         if not np.array_equal(other.structure, first.structure) or not np.array_equal(other.center, first.center):
@@ -301,7 +334,7 @@ def environments(
     if fragments is not None:
         pieces, parent, members = split_fragments(frames, fragments)
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])])
-        piece_rows = [atomic_features(c, pieces, center_species) for c in calculators]
+        piece_rows = [atomic_features(c, pieces, center_species, components) for c in calculators]
         p = piece_rows[0]
         piece_atom = np.array([members[f][c] for f, c in zip(p.structure, p.center)], dtype=np.int64)
         piece_id = offsets[parent[p.structure]] + piece_atom

@@ -7,8 +7,8 @@ structure (n,), a vector (n, 3) or a rank-2 tensor (n, 3, 3) (per atom: the
 same with n the number of atoms). Vectors and tensors are fitted as their
 spherical components (:mod:`mslode.tensors`), one block per (λ, parity)
 with the same weights for every μ; :meth:`Target.spherical` gives those
-blocks. Today's estimators fit scalars (the (0, +1) block with invariant
-features); vectors and tensors need equivariant features.
+blocks. :class:`~mslode.Ridge` fits every kind (vectors and tensors on
+equivariant features); the kernel model and the committee fit scalars.
 """
 
 from __future__ import annotations
@@ -53,13 +53,12 @@ class Target:
 
     def require_scalar(self, estimator: str) -> np.ndarray:
         """The values of a scalar target; a vector or tensor is a ValueError
-        (they need equivariant features, which the estimators do not fit yet)."""
+        (for estimators that fit scalars only)."""
         if self.kind != "scalar":
             shape = "(n, 3)" if self.kind == "vector" else "(n, 3, 3)"
             raise ValueError(
-                f"{estimator} fits scalar targets (one number per {'atom' if self.per_atom else 'structure'}) for "
-                f"now; a {self.kind} target {shape} needs equivariant features (mslode.Equivariants) through "
-                "mslode.tensors, which the models do not support yet"
+                f"{estimator} fits scalar targets (one number per {'atom' if self.per_atom else 'structure'}); a "
+                f"{self.kind} target {shape} is fitted by mslode.Ridge on equivariant features (mslode.Equivariants)"
             )
         return self.values
 

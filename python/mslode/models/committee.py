@@ -131,7 +131,7 @@ class Committee(RegressorMixin, BaseEstimator):
         """
         n_members, subsample = self._check()
         frames = as_frames(frames)
-        values = _targets.read_target(frames, y).require_scalar("Committee")
+        values = _targets.read_target(frames, y).values
         labels = _targets.read_groups(frames, groups)
         units = np.arange(len(frames)) if labels is None else np.unique(labels, return_inverse=True)[1]
         n_units = int(units.max()) + 1
@@ -150,7 +150,7 @@ class Committee(RegressorMixin, BaseEstimator):
         )
         rng = np.random.default_rng(self.random_state)
         self.members_ = []
-        self.left_out_predictions_ = np.full((n_members, len(frames)), np.nan)
+        self.left_out_predictions_ = np.full((n_members,) + values.shape, np.nan)
         for k in range(n_members):
             chosen = np.zeros(n_units, dtype=bool)
             chosen[rng.choice(n_units, n_train, replace=False)] = True
@@ -162,7 +162,9 @@ class Committee(RegressorMixin, BaseEstimator):
             self.left_out_predictions_[k, left] = member.predict([frames[i] for i in left])
         self.calibration_factor_, self.n_calibration_ = 1.0, 0
         if self.calibrate:
-            alpha2, used = calibration_factor(values, self.left_out_predictions_)
+            # every component of a vector or tensor is one more calibration sample
+            alpha2, used = calibration_factor(values.reshape(-1), self.left_out_predictions_.reshape(n_members, -1))
+            used //= max(1, values[0].size)  # structures, not components
             self.n_calibration_ = used
             if not np.isfinite(alpha2) or alpha2 <= 0:
                 warnings.warn(
@@ -187,7 +189,7 @@ class Committee(RegressorMixin, BaseEstimator):
             raise ValueError("this Committee is not fitted yet: call fit(frames, y) first")
 
     def predict_members(self, frames: Any) -> np.ndarray:
-        """Every member's predictions, (n_members, n_structures)."""
+        """Every member's predictions, (n_members, n_structures, ...) as the target."""
         self._check_fitted()
         frames = as_frames(frames)
         groups: dict = {}
@@ -196,6 +198,9 @@ class Committee(RegressorMixin, BaseEstimator):
             groups.setdefault(("alone", k) if key is None else key, []).append(k)
         results: dict = {}
         for indices in groups.values():
+            if getattr(self.members_[indices[0]], "blocks_", None) is not None:  # one model per spherical block
+                results.update({k: self.members_[k].predict(frames) for k in indices})
+                continue
             # members with the same design (Ridge members share calculators and species): rows built once
             parts = [[] for _ in indices]
             for Z, C in self.members_[indices[0]]._prediction_rows(frames):
@@ -215,10 +220,11 @@ class Committee(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        mean : ndarray, (n_structures,)
-        std : ndarray, (n_structures,)
+        mean : ndarray, (n_structures,), (n_structures, 3) or (n_structures, 3, 3)
+        std : ndarray, the shape of ``mean``
             With ``return_std``: α times the standard deviation of the
-            members' predictions.
+            members' predictions, component by component (one α for all
+            components of a vector or tensor).
         """
         predictions = self.predict_members(frames)
         mean = predictions.mean(axis=0)

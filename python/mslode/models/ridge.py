@@ -18,16 +18,23 @@ class Ridge(LinearModel):
     T(A) = Σ_i w_{a_i} · x_i: one weight vector per central species, fitted
     on the per-structure sums of the features of each central species.
 
+    Vector and rank-2 tensor targets are fitted covariantly, one model per
+    spherical block (λ, parity) on the ``Equivariants`` of that order, the
+    same weights for every component μ (``docs/models.md``, "Vector and
+    tensor targets"); ``blocks_`` holds them and ``predict`` returns
+    Cartesian values.
+
     Parameters
     ----------
     features : list of calculators
         Their invariant features are concatenated (``Invariants``, or an
-        expansion's ν = 1 invariants). Calculators whose ``species`` is None
+        expansion's ν = 1 invariants); for a vector or tensor target, those
+        of each block's (λ, parity) (``Equivariants``). Calculators whose ``species`` is None
         are fixed at fit time to the species of the training set, so that
         every later structure gets the same columns.
     alphas : float or sequence of float
         Regularisers α to choose from by cross-validation (one value: no
-        cross-validation). The objective is Σ_s (y_s − ŷ_s)² + α n |w̃|² with
+        cross-validation). The objective is ``Σ_s (y_s − ŷ_s)² + α n |w̃|²`` with
         n the number of training structures and w̃ the weights on
         standardised columns.
     cv : int or scikit-learn splitter
@@ -86,6 +93,12 @@ class Ridge(LinearModel):
         The calculators with their species fixed.
     scale_ : ndarray
         Root-mean-square of each column over the training structures.
+    blocks_ : dict or None
+        For a vector or tensor target, ``{(lambda_, parity): fitted Ridge}``
+        of its spherical blocks (the attributes above live there); None for
+        a scalar target.
+    target_kind_ : str
+        ``"scalar"``, ``"vector"`` or ``"rank2"``.
     """
 
     _name = "Ridge"
@@ -125,7 +138,7 @@ class Ridge(LinearModel):
         return True
 
     def _env_rows(self, k: int, features: list) -> np.ndarray:
-        return np.concatenate(features, axis=1)
+        return np.concatenate(features, axis=-1)
 
     def _candidates(self, problem: Any) -> list:
         rms = problem.column_rms()
@@ -136,16 +149,21 @@ class Ridge(LinearModel):
 
     def _design_key(self) -> Optional[tuple]:
         self._check_fitted()
+        if self.blocks_ is not None:
+            return None
         return (
             "Ridge", tuple(self.calculators_), tuple(self.species_), tuple(self.composition_species_),
             tuple(self.allowed_species_), self.fragments, bool(self.per_atom),
             None if self._centers is None else tuple(self._centers), bool(self._composition),
-            bool(self.fit_intercept), self.chunk_size,
+            bool(self.fit_intercept), self.chunk_size, self._key,
         )
 
     def weights(self) -> dict:
-        """The weights of each central species: ``{atomic number: (n_features,)}``."""
+        """The weights of each central species: ``{atomic number: (n_features,)}``
+        (of a vector or tensor model: ``{(lambda_, parity): that of the block}``)."""
         self._check_fitted()
+        if self.blocks_ is not None:
+            return {key: block.weights() for key, block in self.blocks_.items()}
         blocks = self.coef_.reshape(len(self.species_), -1)
         return {int(z): blocks[k] for k, z in enumerate(self.species_)}
 
