@@ -213,8 +213,8 @@ def test_features_must_match_the_blocks_of_the_target():
         mslode.Ridge([INV, EQ1], alphas=1e-8).fit(TRAIN, dipoles(TRAIN))
     with pytest.raises(TypeError, match="scalar targets need invariant features"):
         mslode.Ridge([EQ1], alphas=1e-8).fit(TRAIN, np.zeros(len(TRAIN)))
-    with pytest.raises(ValueError, match="SparseKernelRidge fits scalar targets"):
-        mslode.SparseKernelRidge([EQ1], n_active=10, alphas=1e-8).fit(TRAIN, dipoles(TRAIN))
+    with pytest.raises(ValueError, match=r"block λ=1, parity=\+1 and no features"):
+        mslode.SparseKernelRidge([INV], n_active=10, alphas=1e-8).fit(TRAIN, dipoles(TRAIN))
 
 
 def test_a_committee_of_vector_models_and_its_calibration(tmp_path):
@@ -245,3 +245,59 @@ def test_a_learning_curve_of_a_vector_target():
                                   test_frames=TEST, y_test=dipoles(TEST))
     errors = curve.mean(percent=True)
     assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-4  # exact once the fit is determined
+
+
+# -- sparse kernel ridge regression: λ-kernels --------------------------------
+
+def normalised(values):
+    norms = np.linalg.norm(values.reshape(len(values), -1), axis=1)
+    return values / np.where(norms > 0, norms, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))  # zero rows stay zero
+
+
+def full_covariant_kernel(frames_a, frames_b, zeta):
+    """Σ_{i∈A, j∈B, same species} (X̂_i X̂_jᵀ)_μν (x̂⁰_i·x̂⁰_j)^(ζ−1), rows (structure, μ), columns (structure, ν);
+    X the λ = 1 equivariants, x⁰ the invariants of the same expansions."""
+    def parts(frames):
+        eq = fixed(EQ1).compute(frames)
+        inv = fixed(mslode.Invariants(RHO, RHO)).compute(frames)
+        return normalised(eq.values), normalised(inv.values), eq.structure, eq.center_species
+
+    xa, ia, sa, za = parts(frames_a)
+    xb, ib, sb, zb = parts(frames_b)
+    K = np.einsum("auf,bvf->aubv", xa, xb) * (((ia @ ib.T) ** (zeta - 1)) * (za[:, None] == zb[None, :]))[:, None, :, None]
+    La = np.zeros((len(frames_a), len(xa)))
+    La[sa, np.arange(len(xa))] = 1
+    Lb = np.zeros((len(frames_b), len(xb)))
+    Lb[sb, np.arange(len(xb))] = 1
+    out = np.einsum("sa,aubv,tb->sutv", La, K, Lb)
+    return out.reshape(3 * len(frames_a), 3 * len(frames_b))
+
+
+@pytest.mark.parametrize("zeta", [1, 2])
+def test_every_environment_active_is_full_covariant_kernel_ridge(zeta):
+    train, test = TRAIN[:30], TEST[:6]
+    y = dipoles(train)
+    alpha = 1e-3
+    K = full_covariant_kernel(train, train, zeta)
+    coefficients = np.linalg.solve(K + alpha * 3 * len(train) * np.eye(len(K)), tensors.vector_to_spherical(y).reshape(-1))
+    expected = tensors.spherical_to_vector((full_covariant_kernel(test, train, zeta) @ coefficients).reshape(-1, 3))
+    n_environments = sum(len(f) for f in train)
+    model = mslode.SparseKernelRidge([EQ1], zeta=zeta, n_active=n_environments, alphas=alpha, jitter=1e-14).fit(train, y)
+    assert sum(len(a[0]) for a in model.blocks_[(1, 1)].active_) == n_environments
+    np.testing.assert_allclose(model.predict(test), expected, rtol=0, atol=1e-7 * np.abs(expected).max())
+
+
+def test_a_weighted_sum_of_lambda_kernels_is_covariant(tmp_path):
+    V0 = mslode.PotentialExpansion(cutoff=3.0, gaussian_width=0.4, max_radial=2, max_angular=0)
+    V = mslode.PotentialExpansion(cutoff=3.0, gaussian_width=0.4, max_radial=2, max_angular=2)
+    features = [INV, mslode.Invariants(RHO0, V0), EQ2, mslode.Equivariants(RHO, V, lambda_=2)]
+    model = mslode.SparseKernelRidge(features, zeta=[2, 1, 2, 1], kernel_weights="cv", n_active=40,
+                                     alphas=[1e-6, 1e-3], cv=3).fit(TRAIN, polarisabilities(TRAIN))
+    assert set(model.blocks_) == {(0, 1), (2, 1)}
+    assert model.blocks_[(2, 1)].zeta_ == [2, 1] and model.blocks_[(2, 1)].kernel_weights_.shape == (2,)
+    prediction = model.predict(TEST)
+    rotation = random_rotation(np.random.default_rng(18))
+    turned = model.predict(rotated(TEST, rotation))
+    np.testing.assert_allclose(turned, rotation @ prediction @ rotation.T, atol=1e-9 * np.abs(prediction).max())
+    model.save(tmp_path / "krr.mslode")
+    np.testing.assert_array_equal(mslode.load(tmp_path / "krr.mslode").predict(TEST), prediction)

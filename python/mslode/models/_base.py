@@ -81,8 +81,14 @@ class LinearModel(RegressorMixin, BaseEstimator):
         """Anything to fix before the rows are built (e.g. the active set)."""
 
     def _env_rows(self, k: int, features: list) -> np.ndarray:
-        """Design columns of centres of central species ``species_[k]``, (n, width_k)."""
+        """Design columns of centres of central species ``species_[k]``,
+        (n, width_k), or (n, 2λ+1, width_k) for a block λ > 0."""
         raise NotImplementedError
+
+    def _row_calculators(self) -> tuple[list, list]:
+        """The calculators whose per-centre features the rows are made of,
+        and the components of each (2λ+1 for equivariants, 1 for invariants)."""
+        return self.calculators_, [self._components] * len(self.calculators_)
 
     def _candidates(self, problem: Any) -> list:
         """Column transforms T to choose among by cross-validation (labels, T)."""
@@ -90,6 +96,11 @@ class LinearModel(RegressorMixin, BaseEstimator):
 
     def _chosen(self, label: Any) -> None:
         """Record what the chosen candidate means."""
+
+    def _block_params(self, indices: list) -> dict:
+        """Hyper-parameters of the model of one spherical block, fitted on
+        ``features[indices]`` (per-calculator parameters restricted to those)."""
+        return dict(features=[self.features[i] for i in indices])
 
     def _extra_state(self) -> tuple[dict, dict]:
         return {}, {}
@@ -151,7 +162,8 @@ class LinearModel(RegressorMixin, BaseEstimator):
             Z = np.concatenate(blocks, axis=-1)  # (n, species, [m,] features)
             Z = Z.reshape(n, -1) if m == 1 else Z.transpose(0, 2, 1, 3).reshape(n * m, -1)
             return Z, np.repeat(self._unpenalised(frames, None), m, axis=0)
-        env = _design.environments(calculators, frames, self._centers, self.fragments, m)
+        row_calculators, components = self._row_calculators()
+        env = _design.environments(row_calculators, frames, self._centers, self.fragments, components)
         parts = []
         for k, z in enumerate(species):
             mask = env.species == z
@@ -204,8 +216,6 @@ class LinearModel(RegressorMixin, BaseEstimator):
         if target.kind == "scalar":
             self.blocks_ = None
             return self._fit_rows(frames, target.values, group_labels, checked, key=(0, 1))
-        if not self._linear_in_features():
-            target.require_scalar(self._name)
         self.blocks_ = _fit_blocks(self, frames, target, groups)
         self.species_ = sorted({z for block in self.blocks_.values() for z in block.species_})
         self.n_structures_fit_ = len(frames)
@@ -416,8 +426,8 @@ def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", gro
     antisymmetric = (1, -1)
     needed = [k for k, v in blocks.items() if k != antisymmetric or np.abs(v).max() > NEGLIGIBLE_BLOCK * scale]
     by_key: dict = {}
-    for calculator in model.features:
-        by_key.setdefault(_design.feature_key(calculator), []).append(calculator)
+    for index, calculator in enumerate(model.features):
+        by_key.setdefault(_design.feature_key(calculator), []).append(index)
     name = model._name
     for lambda_, parity in needed:
         if (lambda_, parity) not in by_key:
@@ -434,11 +444,12 @@ def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", gro
         )
     fitted = {}
     for key in needed:
-        params = dict(features=by_key[key])
+        params = model._block_params(by_key[key])
         if key[0] > 0:
             params.update(baseline=None, fit_intercept=False)
         block = clone(model).set_params(**params)
         checked = block._check_common()
+        block._check_own(len(checked["calculators"]))
         block.fragments_ = model.fragments_
         block._centers = checked["center_species"]
         group_labels = _targets.read_groups(frames, groups)

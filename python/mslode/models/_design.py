@@ -81,6 +81,18 @@ def with_species(calculator: Any, species: Sequence[int]) -> Any:
     return fixed(calculator)
 
 
+def invariant_companion(calculator: Any) -> Any:
+    """The invariants of the expansions an equivariant couples (its ν = 1
+    expansion alone for ``Equivariants(rho)``): the scalar factor of a
+    λ-kernel with ζ > 1."""
+    second = calculator.second
+    if second is None:
+        return calculator.first
+    from ..couplings import Invariants
+
+    return Invariants(calculator.first, second)
+
+
 def channel_species(calculator: Any) -> set:
     """Atomic numbers every expansion of a (species-fixed) calculator accepts."""
     allowed: Optional[set] = None
@@ -321,11 +333,13 @@ def environments(
     frames: list,
     center_species: Optional[Sequence[int]],
     fragments: Optional[str],
-    components: int = 1,
+    components: Any = 1,
 ) -> Environments:
     """Per-centre features of ``frames`` for every calculator (and of the
-    fragments alone, aligned atom by atom, when ``fragments`` names the labels)."""
-    rows = [atomic_features(c, frames, center_species, components) for c in calculators]
+    fragments alone, aligned atom by atom, when ``fragments`` names the labels);
+    ``components`` is one count for all calculators or one per calculator."""
+    components = [components] * len(calculators) if np.ndim(components) == 0 else list(components)
+    rows = [atomic_features(c, frames, center_species, m) for c, m in zip(calculators, components)]
     first = rows[0]
     for other in rows[1:]:
         if not np.array_equal(other.structure, first.structure) or not np.array_equal(other.center, first.center):
@@ -334,7 +348,7 @@ def environments(
     if fragments is not None:
         pieces, parent, members = split_fragments(frames, fragments)
         offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])])
-        piece_rows = [atomic_features(c, pieces, center_species, components) for c in calculators]
+        piece_rows = [atomic_features(c, pieces, center_species, m) for c, m in zip(calculators, components)]
         p = piece_rows[0]
         piece_atom = np.array([members[f][c] for f, c in zip(p.structure, p.center)], dtype=np.int64)
         piece_id = offsets[parent[p.structure]] + piece_atom

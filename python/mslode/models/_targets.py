@@ -7,8 +7,7 @@ structure (n,), a vector (n, 3) or a rank-2 tensor (n, 3, 3) (per atom: the
 same with n the number of atoms). Vectors and tensors are fitted as their
 spherical components (:mod:`mslode.tensors`), one block per (λ, parity)
 with the same weights for every μ; :meth:`Target.spherical` gives those
-blocks. :class:`~mslode.Ridge` fits every kind (vectors and tensors on
-equivariant features); the kernel model and the committee fit scalars.
+blocks: the estimators fit vectors and tensors on equivariant features.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ Between two environments i, j of the same central species
     k(i, j) = Σ_c w_c (x̂_i^c · x̂_j^c)^ζ_c ,   x̂ = x/|x|,
 
 one term per calculator c; environments of different central species do
-not interact (k = 0).
+not interact (k = 0). For λ > 0 blocks of vector and tensor targets the
+kernel is a (2λ+1) × (2λ+1) matrix per pair (:func:`tensorial`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,26 @@ GRID_STEP = 0.25
 
 
 def normalize(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit norm (zero rows stay zero)."""
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
-    return X / np.where(norms > 0, norms, 1.0)[:, None]
+    """Rows scaled to unit norm (zero rows stay zero); a row of equivariants
+    (2λ+1, n_features) by its Frobenius norm, which rotations keep."""
+    flat = X.reshape(len(X), int(np.prod(X.shape[1:])))
+    norms = np.sqrt(np.einsum("ij,ij->i", flat, flat))
+    return X / np.where(norms > 0, norms, 1.0).reshape((len(X),) + (1,) * (X.ndim - 1))
+
+
+def tensorial(A: np.ndarray, B: np.ndarray, scalar: np.ndarray | None, zeta: int) -> np.ndarray:
+    """The λ-kernel k_μν(a, b) = (Â_a B̂_bᵀ)_μν · (â⁰ · b̂⁰)^(ζ−1) of normalised
+    equivariant rows A (n_a, 2λ+1, F), B (n_b, 2λ+1, F), flattened to
+    (n_a, 2λ+1, n_b (2λ+1)); ``scalar`` is the invariant kernel â⁰ · b̂⁰
+    (n_a, n_b) of their invariant companions (needed for ζ > 1).
+
+    Rotating environment a by R turns its block into D^λ(R) times it, so a
+    model linear in these columns is covariant; the invariant factor only
+    weighs similar environments more (as ζ does for scalar kernels)."""
+    K = np.einsum("auf,bvf->aubv", A, B)
+    if zeta > 1:
+        K = K * (scalar ** (zeta - 1))[:, None, :, None]
+    return K.reshape(A.shape[0], A.shape[1], -1)
 
 
 def polynomial(A: np.ndarray, B: np.ndarray, zeta: int) -> np.ndarray:

@@ -33,10 +33,20 @@ class SparseKernelRidge(LinearModel):
     "cholesky", streaming). K_NM is built chunk by chunk from the per-atom
     kernel rows, summed per structure.
 
+    Vector and tensor targets are fitted per spherical block (λ, parity),
+    as by :class:`Ridge`, with λ-kernels for λ > 0: between environments i
+    and m the (2λ+1) × (2λ+1) matrix k_μν = Σ_c w_c (X̂_i X̂_mᵀ)_μν
+    (x̂⁰_i · x̂⁰_m)^(ζ_c − 1), X̂ the λ-equivariants of calculator c
+    normalised by their Frobenius norm and x̂⁰ the invariants of the same
+    expansions (``docs/models.md``, "Sparse kernel ridge regression").
+
     Parameters
     ----------
     features : list of calculators
-        One kernel each (``Invariants`` or expansions, as for :class:`Ridge`).
+        One kernel each (``Invariants`` or expansions, as for :class:`Ridge`;
+        ``Equivariants`` for the blocks of vector and tensor targets).
+        ``zeta`` and fixed ``kernel_weights`` follow this list; each block
+        takes the entries of its own calculators.
     zeta : int or list of int
         Exponent ζ of each kernel.
     n_active : int or dict
@@ -61,8 +71,7 @@ class SparseKernelRidge(LinearModel):
         all): FPS costs M × n_candidates × n_features.
     jitter : float
         Relative cut on the eigenvalues of K_MM.
-    fragments, baseline, fit_intercept, solver, per_atom, center_species,
-    chunk_size, random_state, progress
+    fragments, baseline, fit_intercept, solver, per_atom, center_species, chunk_size, random_state, progress
         As :class:`Ridge` (``random_state`` also seeds the candidates and
         the first FPS pick).
 
@@ -168,13 +177,15 @@ class SparseKernelRidge(LinearModel):
             min(c, self.n_candidates if self.n_candidates is not None else 5 * m) if m else 0
             for c, m in zip(centres, counts)
         ]
+        calculators, components = self._row_calculators()
         pool: list = [[[] for _ in calculators] for _ in self.species_]
         found = np.zeros(len(self.species_), dtype=np.int64)
         order = rng.permutation(len(frames))
         for start in range(0, len(order), self.chunk_size):
             if np.all(found >= wanted):
                 break
-            env = _design.environments(calculators, [frames[i] for i in order[start : start + self.chunk_size]], self._centers, None)
+            part = [frames[i] for i in order[start : start + self.chunk_size]]
+            env = _design.environments(calculators, part, self._centers, None, components)
             for k, z in enumerate(self.species_):
                 mask = env.species == z
                 if found[k] >= wanted[k] or not mask.any():
@@ -188,25 +199,65 @@ class SparseKernelRidge(LinearModel):
             blocks = [np.concatenate(p) if p else np.zeros((0, 0)) for p in pool[k]]
             m = counts[k]
             if m == 0 or not len(blocks[0]):
-                self.active_.append([np.zeros((0, b.shape[1] if b.ndim == 2 else 0)) for b in blocks])
+                self.active_.append([np.zeros((0,) + b.shape[1:]) if b.ndim > 1 else np.zeros((0, 0)) for b in blocks])
                 continue
             if m >= len(blocks[0]):
                 chosen = np.arange(len(blocks[0]))
             else:
-                joined = np.concatenate(blocks, axis=1)
+                joined = np.concatenate([b.reshape(len(b), -1) for b in blocks], axis=1)
                 chosen = select_samples(joined, m, method=self.active_selection, random_state=rng.integers(2**31))
             self.active_.append([b[chosen] for b in blocks])
         self._kmm = [
-            [kernels.polynomial(A, A, zeta) for A, zeta in zip(active, self.zeta_)] for active in self.active_
+            [self._kernel(c, active, active).reshape(self._kmm_size(active), -1) for c in range(len(self.zeta_))]
+            for active in self.active_
         ]
+
+    def _kmm_size(self, active: list) -> int:
+        return len(active[0]) * self._components
+
+    def _companions(self) -> list:
+        """For each kernel of a λ > 0 block with ζ > 1, the index of its
+        invariant companion among the row calculators (None otherwise)."""
+        if self._components == 1:
+            return [None] * len(self.zeta_)
+        out, n = [], len(self.zeta_)
+        for zeta in self.zeta_:
+            out.append(n if zeta > 1 else None)
+            n += zeta > 1
+        return out
+
+    def _row_calculators(self) -> tuple[list, list]:
+        calculators = list(self.calculators_)
+        components = [self._components] * len(calculators)
+        for c, index in enumerate(self._companions()):
+            if index is not None:
+                calculators.append(_design.invariant_companion(self.calculators_[c]))
+                components.append(1)
+        return calculators, components
+
+    def _kernel(self, c: int, rows: list, active: list) -> np.ndarray:
+        """Kernel c between normalised rows and active environments (lists
+        over the row calculators): (n, M_k), or (n, 2λ+1, M_k (2λ+1))."""
+        if self._components == 1:
+            return kernels.polynomial(rows[c], active[c], self.zeta_[c])
+        companion = self._companions()[c]
+        scalar = None if companion is None else rows[companion] @ active[companion].T
+        return kernels.tensorial(rows[c], active[c], scalar, self.zeta_[c])
 
     # -- design ----------------------------------------------------------------------
     def _env_rows(self, k: int, features: list) -> np.ndarray:
-        columns = [
-            kernels.polynomial(kernels.normalize(values), active, zeta)
-            for values, active, zeta in zip(features, self.active_[k], self.zeta_)
-        ]
-        return np.concatenate(columns, axis=1)
+        rows = [kernels.normalize(values) for values in features]
+        return np.concatenate([self._kernel(c, rows, self.active_[k]) for c in range(len(self.zeta_))], axis=-1)
+
+    def _block_params(self, indices: list) -> dict:
+        params = super()._block_params(indices)
+        if np.ndim(self.zeta) == 1:
+            params["zeta"] = [self.zeta[i] for i in indices]
+        weights = self.kernel_weights
+        if weights is not None and not isinstance(weights, str):
+            grid = np.asarray(weights, dtype=np.float64)
+            params["kernel_weights"] = grid[..., indices].tolist()
+        return params
 
     def _candidates(self, problem: Any) -> list:
         """One transform per kernel-weight candidate: block diagonal over
@@ -234,16 +285,21 @@ class SparseKernelRidge(LinearModel):
 
     def dual_weights(self) -> dict:
         """Weights of the active environments of each central species in
-        the summed kernel: ``{atomic number: (M_k,)}``."""
+        the summed kernel: ``{atomic number: (M_k,)}``, or (M_k (2λ+1),)
+        for a block λ > 0 (active environment major); of a vector or tensor
+        model, ``{(lambda_, parity): that of the block}``."""
         self._check_fitted()
+        if self.blocks_ is not None:
+            return {key: block.dual_weights() for key, block in self.blocks_.items()}
         out = {}
         offset = 0
+        n_kernels = len(self.zeta_)
         for z, active in zip(self.species_, self.active_):
-            m = len(active[0])
-            block = self.coef_[offset : offset + m * len(active)].reshape(len(active), m)
+            m = self._kmm_size(active)
+            block = self.coef_[offset : offset + m * n_kernels].reshape(n_kernels, m)
             first = int(np.flatnonzero(self.kernel_weights_ > 0)[0])
             out[int(z)] = block[first] / self.kernel_weights_[first]
-            offset += m * len(active)
+            offset += m * n_kernels
         return out
 
     # -- saving ------------------------------------------------------------------------
@@ -252,13 +308,17 @@ class SparseKernelRidge(LinearModel):
         for k, active in enumerate(self.active_):
             for c, values in enumerate(active):
                 arrays[f"active_{k}_{c}"] = values
-        return {"zeta": list(self.zeta_), "n_kernels": len(self.zeta_)}, arrays
+        n_arrays = len(self.active_[0]) if self.active_ else len(self.zeta_)
+        return {"zeta": list(self.zeta_), "n_kernels": len(self.zeta_), "n_active_arrays": n_arrays}, arrays
 
     def _restore_extra(self, fitted: dict, arrays: dict) -> None:
         self.zeta_ = [int(z) for z in fitted["zeta"]]
         n_kernels = int(fitted["n_kernels"])
+        n_arrays = int(fitted.get("n_active_arrays", n_kernels))  # more with the invariant companions of λ-kernels
         self.kernel_weights_ = arrays["kernel_weights"]
-        self.active_ = [[arrays[f"active_{k}_{c}"] for c in range(n_kernels)] for k in range(len(self.species_))]
-        expected = sum(len(a[0]) * n_kernels for a in self.active_)
+        self.active_ = [[arrays[f"active_{k}_{c}"] for c in range(n_arrays)] for k in range(len(self.species_))]
+        if n_arrays != len(self._row_calculators()[0]):
+            raise ValueError(f"the model needs {len(self._row_calculators()[0])} active arrays per species, the file has {n_arrays}")
+        expected = sum(self._kmm_size(a) * n_kernels for a in self.active_)
         if self.coef_.shape != (expected,) or self.kernel_weights_.shape != (n_kernels,):
             raise ValueError(f"coef has shape {self.coef_.shape}, the active set needs ({expected},)")
