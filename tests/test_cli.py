@@ -53,6 +53,18 @@ def test_features(data, tmp_path):
     assert arrays["rho_rho/values"].shape[0] == sum(len(f) for f in frames)
 
 
+def test_features_as_metatensor_files(data, tmp_path):
+    metatensor = pytest.importorskip("metatensor")
+    path, frames = data
+    assert cli.main(["features", str(path), "--features", "rho-V", "-o", str(tmp_path / "f.mts"), *HYPER_ARGS]) == 0
+    rho = mslode.DensityExpansion(cutoff=3.0, gaussian_width=0.3, max_radial=3, max_angular=2)
+    V = mslode.PotentialExpansion(cutoff=3.0, gaussian_width=0.3, max_radial=3, max_angular=2)
+    expected = mslode.Invariants(rho, V).compute(frames).to_tensormap()
+    assert metatensor.equal(metatensor.load(str(tmp_path / "f.mts")), expected)
+    assert cli.main(["features", str(path), "--features", "rho-V", "V-V", "-o", str(tmp_path / "g.mts"), *HYPER_ARGS]) == 0
+    assert (tmp_path / "g.rho_V.mts").is_file() and (tmp_path / "g.V_V.mts").is_file()
+
+
 def test_fit_and_predict_equal_the_python_api(data, tmp_path, capsys):
     path, frames = data
     model_path, out = tmp_path / "m.mslode", tmp_path / "out.xyz"

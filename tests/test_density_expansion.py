@@ -25,6 +25,7 @@ import scipy.integrate
 import scipy.spatial.transform
 
 import mslode
+from _featomic import featomic_density_hypers, featomic_density_ratio
 from _density_reference import (
     GtoReference,
     brute_force_neighbours,
@@ -418,30 +419,6 @@ def test_molecule_in_big_box_equals_finite(offset):
 
 
 # -- 6. featomic ---------------------------------------------------------
-def _featomic_hypers(cutoff, width, sigma, max_radial, max_angular, center_atom_weight):
-    """Our (r_c, w, σ, n_max, l_max) → featomic 0.6. featomic's max_radial is
-    the largest n (n_max - 1 functions beyond n = 0); its GTO widths
-    σ_n = r_c max(√n, 1)/n_max, unit-norm primitives and Löwdin S^(-1/2) over
-    [0, ∞) are ours (docs/conventions.md, "Radial basis"; featomic:
-    featomic/src/calculators/shared/basis/radial/gto.rs),
-    so even the coefficients can be compared. spline_accuracy None: featomic's
-    analytic 1F1 radial integrals, no spline."""
-    return dict(
-        cutoff={"radius": cutoff, "smoothing": {"type": "ShiftedCosine", "width": width}},
-        density={"type": "Gaussian", "width": sigma, "center_atom_weight": center_atom_weight},
-        basis={"type": "TensorProduct", "max_angular": max_angular,
-               "radial": {"type": "Gto", "max_radial": max_radial - 1}, "spline_accuracy": None},
-    )
-
-
-def _density_ratio(sigma):
-    """featomic's atomic Gaussian is L2-normalised, (πσ²)^(-3/4) e^(-r²/2σ²)
-    (soap/radial_integral/gto.rs); ours (docs/conventions.md, "Smeared atoms") is
-    unit-charge, (2πσ²)^(-3/2) e^(-r²/2σ²).
-    So c_ours = α c_featomic with α = (2πσ²)^(-3/2) (πσ²)^(3/4)."""
-    return (2 * np.pi * sigma**2) ** -1.5 * (np.pi * sigma**2) ** 0.75
-
-
 def _featomic_frames():
     return [STRUCTURES["molecule"], STRUCTURES["triclinic"]]
 
@@ -451,7 +428,7 @@ def test_featomic_spherical_expansion(center_atom_weight):
     featomic = pytest.importorskip("featomic")
     frames = _featomic_frames()
     cutoff, width, sigma, N, L = 4.0, 0.5, 0.3, 6, 4
-    hypers = _featomic_hypers(cutoff, width, sigma, N, L, center_atom_weight)
+    hypers = featomic_density_hypers(cutoff, width, sigma, N, L, center_atom_weight)
     spx = featomic.SphericalExpansion(**hypers).compute(frames)
     spx = spx.keys_to_properties("neighbor_type").keys_to_samples("center_type")
     rho = mslode.DensityExpansion(cutoff=cutoff, gaussian_width=sigma, max_radial=N, max_angular=L,
@@ -460,7 +437,7 @@ def test_featomic_spherical_expansion(center_atom_weight):
     ours = rho.compute(frames)
     row = {(s, a): k for k, (s, a) in enumerate(zip(ours.structure, ours.center))}
     species = list(ours.species)
-    alpha = _density_ratio(sigma)
+    alpha = featomic_density_ratio(sigma)
     # ours: each I_nl(d) within 1e-11 of max_[0, r_c] |I_nl|, summed over images;
     # featomic: analytic, allowed 1e-14 per image
     bound = np.concatenate([spline_error_bound(frame, cutoff=cutoff, gaussian_width=sigma, max_radial=N,
@@ -493,7 +470,7 @@ def test_featomic_power_spectrum_kernel():
     featomic = pytest.importorskip("featomic")
     frames = _featomic_frames()
     cutoff, width, sigma, N, L = 4.0, 0.5, 0.3, 6, 4
-    hypers = _featomic_hypers(cutoff, width, sigma, N, L, 1.0)
+    hypers = featomic_density_hypers(cutoff, width, sigma, N, L, 1.0)
     ps = featomic.SoapPowerSpectrum(**hypers).compute(frames)
     keys = set(tuple(int(v) for v in k) for k in ps.keys.values)
     assert all(k[1] <= k[2] for k in keys)  # only neighbor_1_type <= neighbor_2_type stored
@@ -508,7 +485,7 @@ def test_featomic_power_spectrum_kernel():
     ours = mslode.Invariants(rho, rho).compute(frames)
     X = ours.values
     assert len(X) == len(Xf) == sum(len(f) for f in frames)
-    alpha4 = _density_ratio(sigma) ** 4
+    alpha4 = featomic_density_ratio(sigma) ** 4
     for l in range(L + 1):
         K = X[:, ours.labels[:, 4] == l] @ X[:, ours.labels[:, 4] == l].T
         Kf = alpha4 * Xf[:, lf == l] @ Xf[:, lf == l].T

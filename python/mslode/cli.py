@@ -108,9 +108,30 @@ def _hypers(args: argparse.Namespace) -> dict:
     return hypers
 
 
+def _metatensor_outputs(output: str, specs: Sequence[str]) -> list:
+    """The metatensor file of each feature set: ``output`` itself for one,
+    ``STEM.rho_V.mts``, ... for several."""
+    try:
+        import metatensor  # noqa: F401
+    except ImportError:
+        raise CommandError(f"{output}: writing .mts files needs metatensor (pip install metatensor-core)") from None
+    if len(specs) == 1:
+        return [output]
+    stem = output[: -len(".mts")]
+    return [f"{stem}.{spec.replace('-', '_')}.mts" for spec in specs]
+
+
 def cmd_features(args: argparse.Namespace) -> int:
     frames = _read(args.data)
     calculators = make_features(args.features, _hypers(args))
+    if args.output.endswith(".mts"):
+        import metatensor
+
+        for spec, calculator, path in zip(args.features, calculators, _metatensor_outputs(args.output, args.features)):
+            tensor = calculator.compute(frames).to_tensormap()
+            metatensor.save(path, tensor)
+            print(f"{spec}: {len(tensor)} blocks; wrote {path}")
+        return 0
     arrays = {}
     for spec, calculator in zip(args.features, calculators):
         result = calculator.compute(frames)
@@ -333,7 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Compute features of every atom of DATA.")
     p.add_argument("data", help="extxyz file of structures")
     p.add_argument("--features", nargs="+", default=["rho-V"], help=f"e.g. rho-V rho-rho V-V rho-V6; fields: {FIELDS_HELP}")
-    p.add_argument("-o", "--output", required=True, help="output .npz")
+    p.add_argument("-o", "--output", required=True,
+                   help="output .npz (values, labels, centres per feature set), or .mts: metatensor TensorMaps "
+                        "(one file per feature set; needs metatensor)")
     _add_hypers(p)
     p.set_defaults(run=cmd_features)
 

@@ -9,6 +9,14 @@ from typing import Optional
 import numpy as np
 
 
+def _metatensor():
+    try:
+        import metatensor
+    except ImportError:
+        raise ImportError("to_tensormap() needs metatensor: pip install metatensor-core") from None
+    return metatensor
+
+
 class _Rows:
     """Rows that belong to centres, or to (structure, central species) pairs
     when computed with ``reduce="structure"``."""
@@ -16,6 +24,34 @@ class _Rows:
     values: np.ndarray
     structure: np.ndarray
     center_species: np.ndarray
+
+    def _sample_blocks(self, metatensor) -> list:
+        """(center_type, row indices, samples) for every central species, in
+        increasing order: samples ``system, atom`` per centre, ``system`` for
+        per-structure sums."""
+        out = []
+        for z in np.unique(self.center_species):
+            rows = np.flatnonzero(self.center_species == z)
+            if getattr(self, "reduced", None) == "structure":
+                samples = metatensor.Labels(["system"], self.structure[rows, None].astype(np.int32))
+            else:
+                values = np.stack([self.structure[rows], self.center[rows]], axis=1).astype(np.int32)
+                samples = metatensor.Labels(["system", "atom"], values)
+            out.append((int(z), rows, samples))
+        return out
+
+    def _tensormap(self, key_names: list, blocks: list):
+        """A TensorMap of ``blocks``: (key values, rows, samples, components, properties, values)."""
+        metatensor = _metatensor()
+        keys = metatensor.Labels(key_names, np.asarray([b[0] for b in blocks], dtype=np.int32).reshape(len(blocks), -1))
+        tensor_blocks = [
+            metatensor.TensorBlock(
+                values=np.ascontiguousarray(values, dtype=np.float64), samples=samples, components=components,
+                properties=properties,
+            )
+            for _, _, samples, components, properties, values in blocks
+        ]
+        return metatensor.TensorMap(keys, tensor_blocks)
 
     def block(self, center_species: int) -> np.ndarray:
         """The rows of centres of one species: (n_centres of that species, ...),
@@ -35,8 +71,9 @@ class ExpansionValues(_Rows):
 
     Attributes
     ----------
-    values : ndarray, shape (n_centers, n_species, max_radial, (max_angular+1)**2)
-        Coefficients; the last index is ``l*l + l + m``.
+    values : ndarray, shape (n_centers, n_species, n_max, (l_max+1)**2)
+        Coefficients, n_max = ``max_radial`` and l_max = ``max_angular``;
+        the last index is ``l*l + l + m``.
     structure : ndarray of int, (n_centers,)
         Index of each centre's structure in the input.
     center : ndarray of int, (n_centers,)
@@ -68,6 +105,56 @@ class ExpansionValues(_Rows):
             [np.repeat(self.species, max_radial), np.tile(np.arange(max_radial), n_species)], axis=1
         ).astype(np.int32)
         return values, labels
+
+    def to_tensormap(self):
+        """The coefficients as a ``metatensor.TensorMap`` (needs metatensor).
+
+        Keys ``o3_lambda, o3_sigma, center_type, neighbor_type`` (o3_sigma
+        = 1), samples ``system, atom``, one component ``o3_mu`` (−l … l),
+        properties ``n``: the layout of featomic's spherical expansions.
+        Every block holds every centre of its type (zeros for a centre
+        without neighbours of that type); the values are this object's, in
+        the conventions of ``docs/conventions.md``.
+        """
+        metatensor = _metatensor()
+        n_species, max_radial, n_lm = self.values.shape[1:]
+        max_angular = int(round(np.sqrt(n_lm))) - 1
+        properties = metatensor.Labels(["n"], np.arange(max_radial, dtype=np.int32)[:, None])
+        blocks = []
+        for l in range(max_angular + 1):
+            components = [metatensor.Labels(["o3_mu"], np.arange(-l, l + 1, dtype=np.int32)[:, None])]
+            for z, rows, samples in self._sample_blocks(metatensor):
+                for a, neighbour in enumerate(self.species):
+                    values = self.values[rows, a, :, l * l:(l + 1) ** 2].transpose(0, 2, 1)
+                    blocks.append(((l, 1, z, int(neighbour)), rows, samples, components, properties, values))
+        return self._tensormap(["o3_lambda", "o3_sigma", "center_type", "neighbor_type"], blocks)
+
+
+def _pair_blocks(rows_values: np.ndarray, labels: np.ndarray, names: tuple, symmetric: bool) -> list:
+    """Columns grouped by neighbour-species pair: [(pair, properties, columns)]
+    with properties (l, n_1, n_2, …) sorted; a symmetric set's same-species
+    pairs expanded to every (n_1, n_2) with the √2 of the off-diagonal
+    entries taken back (so that, as in featomic, a block with two neighbour
+    types carries the √2 and dot products over all blocks are the full set's)."""
+    names = list(names)
+    s1, s2 = names.index("species_1"), names.index("species_2")
+    n1, n2, l = names.index("n_1"), names.index("n_2"), names.index("l")
+    extra = [k for k, name in enumerate(names) if name not in ("species_1", "species_2", "n_1", "n_2", "l")]
+    property_columns = [l, n1, n2] + extra
+    out = []
+    for pair in sorted({(int(a), int(b)) for a, b in labels[:, [s1, s2]]}):
+        columns = np.flatnonzero((labels[:, s1] == pair[0]) & (labels[:, s2] == pair[1]))
+        properties = labels[columns][:, property_columns]
+        values = rows_values[:, columns]
+        if symmetric and pair[0] == pair[1]:
+            off = properties[:, 1] != properties[:, 2]
+            mirrored = properties[off].copy()
+            mirrored[:, [1, 2]] = mirrored[:, [2, 1]]
+            values = np.concatenate([np.where(off, values / np.sqrt(2.0), values), values[:, off] / np.sqrt(2.0)], axis=1)
+            properties = np.concatenate([properties, mirrored])
+        order = np.lexsort(properties.T[::-1])
+        out.append((pair, properties[order], values[:, order], [names[k] for k in property_columns]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -109,6 +196,29 @@ class InvariantValues(_Rows):
     exponents: Optional[tuple] = (0, 0)
     reduced: Optional[str] = None
 
+    def to_tensormap(self):
+        """The features as a ``metatensor.TensorMap`` (needs metatensor).
+
+        Keys ``center_type, neighbor_1_type, neighbor_2_type``, samples
+        ``system, atom`` (``system`` for per-structure sums), properties
+        ``l, n_1, n_2`` (then ``exponent_1, exponent_2`` for a
+        :func:`concatenate`): the layout of featomic's SOAP power spectrum.
+        For ρ⊗ρ (``symmetric``) only neighbor_1_type ≤ neighbor_2_type
+        appear; a block of one neighbour type has every (n_1, n_2), each the
+        plain (2l+1)^(-1/2) Σ_m c c, and a block of two types carries the
+        √2 of the symmetric set, so that dot products over all blocks equal
+        those of ``values``. For F⊗G with F ≠ G every ordered pair of
+        neighbour types is a key. Every block holds every centre of its
+        type (zeros where a centre sees neither type).
+        """
+        metatensor = _metatensor()
+        labels = np.asarray(self.labels)
+        blocks = []
+        for z, rows, samples in self._sample_blocks(metatensor):
+            for pair, properties, values, names in _pair_blocks(self.values[rows], labels, self.label_names, self.symmetric):
+                blocks.append(((z,) + pair, rows, samples, [], metatensor.Labels(names, properties.astype(np.int32)), values))
+        return self._tensormap(["center_type", "neighbor_1_type", "neighbor_2_type"], blocks)
+
 
 @dataclass(frozen=True)
 class EquivariantValues(_Rows):
@@ -146,6 +256,38 @@ class EquivariantValues(_Rows):
     label_names: tuple = ("species_1", "n_1", "l_1", "species_2", "n_2", "l_2")
     exponents: tuple = (0, 0)
     reduced: Optional[str] = None
+
+    def to_tensormap(self):
+        """The features as a ``metatensor.TensorMap`` (needs metatensor).
+
+        Keys ``o3_lambda, o3_sigma, center_type, neighbor_1_type,
+        neighbor_2_type`` (``neighbor_type`` for the ν = 1 coefficients of
+        one expansion), samples ``system, atom`` (``system`` for
+        per-structure sums), one component ``o3_mu``, properties ``l_1,
+        l_2, n_1, n_2`` (``n`` for ν = 1). The columns are this object's,
+        not re-weighted.
+        """
+        metatensor = _metatensor()
+        labels = np.asarray(self.labels)
+        names = list(self.label_names)
+        lam = self.lambda_
+        components = [metatensor.Labels(["o3_mu"], np.arange(-lam, lam + 1, dtype=np.int32)[:, None])]
+        one = labels.shape[1] == 2
+        pairs = labels[:, [0]] if one else labels[:, [names.index("species_1"), names.index("species_2")]]
+        property_names = ["n"] if one else ["l_1", "l_2", "n_1", "n_2"]
+        property_columns = [names.index(n) for n in property_names]
+        blocks = []
+        for z, rows, samples in self._sample_blocks(metatensor):
+            for pair in sorted({tuple(int(v) for v in p) for p in pairs}):
+                columns = np.flatnonzero((pairs == np.asarray(pair)).all(axis=1))
+                properties = labels[columns][:, property_columns]
+                order = np.lexsort(properties.T[::-1])
+                values = self.values[rows][:, :, columns[order]]
+                key = (lam, self.parity, z) + pair
+                blocks.append((key, rows, samples, components,
+                               metatensor.Labels(property_names, properties[order].astype(np.int32)), values))
+        key_names = ["o3_lambda", "o3_sigma", "center_type"] + (["neighbor_type"] if one else ["neighbor_1_type", "neighbor_2_type"])
+        return self._tensormap(key_names, blocks)
 
 
 #: Label columns of :func:`concatenate`.
