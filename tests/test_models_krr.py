@@ -228,3 +228,71 @@ def test_split_count():
     assert kernels.split_count(5, [1, 100]) == [1, 4]
     assert kernels.split_count(500, [3, 4]) == [3, 4]
     assert sum(kernels.split_count(7, [5, 5, 5])) == 7
+
+
+def test_unnormalised_kernels_are_linear_in_the_features_up_to_one_scale():
+    """normalize=False with ζ = 1 and every environment active: the linear
+    kernel on x/s (s the RMS norm of the candidates) is ridge regression on
+    the features with penalty α n s² |w|², exactly; a normalised one is not."""
+    alpha = 1e-3
+    n_environments = sum(len(f) for f in TRAIN)
+    model = mslode.SparseKernelRidge([RHO_V], zeta=1, normalize=False, n_active=n_environments, alphas=alpha,
+                                     baseline=None, jitter=1e-14).fit(TRAIN, Y_TRAIN)
+    values = RHO_V.compute(TRAIN)
+    s = np.sqrt(np.mean(np.einsum("ij,ij->i", values.values, values.values)))
+    assert model.feature_scale_[0] == pytest.approx(s, rel=1e-12)
+    X = np.zeros((len(TRAIN), 2, values.values.shape[1]))
+    for row, k, z in zip(values.values, values.structure, values.center_species):
+        X[k, [1, 8].index(z)] += row / s
+    X = X.reshape(len(TRAIN), -1)
+    w = np.linalg.solve(X.T @ X + alpha * len(TRAIN) * np.eye(X.shape[1]), X.T @ Y_TRAIN)
+    test = RHO_V.compute(TEST)
+    Xt = np.zeros((len(TEST), 2, test.values.shape[1]))
+    for row, k, z in zip(test.values, test.structure, test.center_species):
+        Xt[k, [1, 8].index(z)] += row / s
+    expected = Xt.reshape(len(TEST), -1) @ w
+    np.testing.assert_allclose(model.predict(TEST), expected, rtol=0, atol=1e-7 * np.abs(expected).max())
+    normalised = mslode.SparseKernelRidge([RHO_V], zeta=1, n_active=n_environments, alphas=alpha, baseline=None,
+                                          jitter=1e-14).fit(TRAIN, Y_TRAIN)
+    assert np.abs(normalised.predict(TEST) - expected).max() > 1e-3 * np.abs(expected).max()
+
+
+@pytest.mark.parametrize("solver", ["svd", "cholesky"])
+def test_a_kernel_plus_an_explicit_linear_kernel_equals_a_dense_solution(solver):
+    """w₁ (x̂·x̂')² on an active set plus w₂ x·x'/s² on the features
+    themselves: f = K_NM a + X β with penalty α n (aᵀ K_MM a + |β|²), where
+    K carries w₁ and X carries √w₂ (the feature space of a weighted linear kernel)."""
+    alpha, w1, w2 = 1e-4, 0.6, 0.4
+    model = mslode.SparseKernelRidge([SOAP, RHO_V], zeta=[2, 1], normalize=[True, False], kernel_weights=[w1, w2],
+                                     n_active=12, alphas=alpha, baseline=None, solver=solver).fit(TRAIN, Y_TRAIN)
+    assert [a[1].shape[0] for a in model.active_] == [0, 0]  # no active set for the explicit kernel
+    scale = model.feature_scale_[1]
+
+    def design(frames):
+        soap = SOAP.compute(frames)
+        x = kernels.normalize(soap.values)
+        blocks = []
+        for k, z in enumerate(model.species_):
+            rows = (x[soap.center_species == z] @ model.active_[k][0].T) ** 2
+            L = np.zeros((len(frames), len(rows)))
+            L[soap.structure[soap.center_species == z], np.arange(len(rows))] = 1
+            blocks.append(w1 * L @ rows)
+        rho_v = RHO_V.compute(frames)
+        X = np.zeros((len(frames), 2, rho_v.values.shape[1]))
+        for row, s, z in zip(rho_v.values, rho_v.structure, rho_v.center_species):
+            X[s, [1, 8].index(z)] += np.sqrt(w2) * row / scale
+        return np.concatenate(blocks, axis=1), X.reshape(len(frames), -1)
+
+    K, X = design(TRAIN)
+    K_mm = np.zeros((K.shape[1], K.shape[1]))
+    offset = 0
+    for k in range(2):
+        A = model.active_[k][0]
+        K_mm[offset : offset + len(A), offset : offset + len(A)] = w1 * (A @ A.T) ** 2
+        offset += len(A)
+    n = len(TRAIN)
+    A = np.block([[K.T @ K + alpha * n * K_mm, K.T @ X], [X.T @ K, X.T @ X + alpha * n * np.eye(X.shape[1])]])
+    theta = np.linalg.lstsq(A, np.concatenate([K.T @ Y_TRAIN, X.T @ Y_TRAIN]), rcond=1e-14)[0]
+    K_test, X_test = design(TEST)
+    expected = np.concatenate([K_test, X_test], axis=1) @ theta
+    np.testing.assert_allclose(model.predict(TEST), expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())

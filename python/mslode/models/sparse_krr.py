@@ -71,6 +71,13 @@ class SparseKernelRidge(LinearModel):
         all): FPS costs M × n_candidates × n_features.
     jitter : float
         Relative cut on the eigenvalues of K_MM.
+    normalize : bool or list of bool
+        Per calculator: kernels on normalised features ``x̂ = x/|x|`` (default),
+        or on the features as they are, divided by one constant (their
+        root-mean-square norm over the candidate environments) so that
+        kernels of different calculators are on one scale: a linear
+        unnormalised kernel keeps how strongly an environment responds (the
+        potential of a longer chain is larger), which normalising removes.
     fragments, baseline, fit_intercept, solver, per_atom, center_species, chunk_size, random_state, progress
         As :class:`Ridge` (``random_state`` also seeds the candidates and
         the first FPS pick).
@@ -78,8 +85,11 @@ class SparseKernelRidge(LinearModel):
     Attributes
     ----------
     active_ : list of list of ndarray
-        For each central species, the normalised features of its active
-        environments under each calculator, (M_k, n_features_c).
+        For each central species, the normalised (or scaled) features of its
+        active environments under each calculator, (M_k, n_features_c).
+    feature_scale_ : ndarray
+        The constant each calculator's features are divided by (1 for
+        normalised ones).
     kernel_weights_ : ndarray
         The chosen kernel weights; ``alpha_`` the chosen regulariser;
         ``cv_rmse_`` (n_weight_candidates, n_alphas) the cross-validation
@@ -103,6 +113,7 @@ class SparseKernelRidge(LinearModel):
         active_selection: str = "fps",
         n_candidates: Optional[int] = None,
         jitter: float = 1e-10,
+        normalize: Any = True,
         fragments: Optional[str] = None,
         baseline: Optional[str] = "auto",
         fit_intercept: bool = False,
@@ -122,6 +133,7 @@ class SparseKernelRidge(LinearModel):
         self.active_selection = active_selection
         self.n_candidates = n_candidates
         self.jitter = jitter
+        self.normalize = normalize
         self.fragments = fragments
         self.baseline = baseline
         self.fit_intercept = fit_intercept
@@ -135,6 +147,7 @@ class SparseKernelRidge(LinearModel):
     # -- hyper-parameters --------------------------------------------------------
     def _check_own(self, n_kernels: int) -> None:
         self.zeta_ = kernels.check_zeta(self.zeta, n_kernels)
+        self._normalized = self._normalize_flags(n_kernels)
         self._grid = kernels.weight_grid(self.kernel_weights, n_kernels)
         if self.active_selection not in METHODS:
             raise ValueError(f"active_selection must be one of {METHODS}, got {self.active_selection!r}")
@@ -145,6 +158,12 @@ class SparseKernelRidge(LinearModel):
             isinstance(self.n_candidates, bool) or not isinstance(self.n_candidates, (int, np.integer)) or self.n_candidates < 1
         ):
             raise ValueError(f"n_candidates must be None or a positive integer, got {self.n_candidates!r}")
+
+    def _normalize_flags(self, n_kernels: int) -> list:
+        flags = [self.normalize] * n_kernels if np.ndim(self.normalize) == 0 else list(self.normalize)
+        if len(flags) != n_kernels or not all(isinstance(f, (bool, np.bool_)) for f in flags):
+            raise ValueError(f"normalize must be True, False or one bool per calculator ({n_kernels}), got {self.normalize!r}")
+        return [bool(f) for f in flags]
 
     def _active_counts(self, available: list) -> list:
         """Active environments per central species (at most those available)."""
@@ -192,28 +211,54 @@ class SparseKernelRidge(LinearModel):
                     continue
                 take = np.flatnonzero(mask)[: wanted[k] - found[k]]
                 for c, values in enumerate(env.features):
-                    pool[k][c].append(kernels.normalize(values[take]))
+                    pool[k][c].append(values[take])
                 found[k] += len(take)
+        self.feature_scale_ = np.ones(len(calculators))
+        for c in range(len(calculators)):
+            if not self._is_normalized(c):
+                rows = [part.reshape(len(part), -1) for species_pool in pool for part in species_pool[c]]
+                norms = np.concatenate([np.einsum("ij,ij->i", r, r) for r in rows]) if rows else np.zeros(0)
+                rms = np.sqrt(norms.mean()) if len(norms) else 0.0
+                self.feature_scale_[c] = rms if rms > 0 else 1.0
+        pool = [[[self._scaled(c, part) for part in species_pool[c]] for c in range(len(calculators))] for species_pool in pool]
         self.active_ = []
         for k, _ in enumerate(self.species_):
             blocks = [np.concatenate(p) if p else np.zeros((0, 0)) for p in pool[k]]
             m = counts[k]
-            if m == 0 or not len(blocks[0]):
-                self.active_.append([np.zeros((0,) + b.shape[1:]) if b.ndim > 1 else np.zeros((0, 0)) for b in blocks])
-                continue
-            if m >= len(blocks[0]):
-                chosen = np.arange(len(blocks[0]))
+            implicit = [b for c, b in enumerate(blocks) if not self._explicit(c)]
+            if m == 0 or not implicit or not len(implicit[0]):
+                chosen = np.zeros(0, dtype=np.int64)
+            elif m >= len(implicit[0]):
+                chosen = np.arange(len(implicit[0]))
             else:
-                joined = np.concatenate([b.reshape(len(b), -1) for b in blocks], axis=1)
+                joined = np.concatenate([b.reshape(len(b), -1) for b in implicit], axis=1)
                 chosen = select_samples(joined, m, method=self.active_selection, random_state=rng.integers(2**31))
-            self.active_.append([b[chosen] for b in blocks])
+            # explicit kernels keep only the shape of their features
+            self.active_.append([b[:0] if self._explicit(c) else b[chosen] for c, b in enumerate(blocks)])
         self._kmm = [
-            [self._kernel(c, active, active).reshape(self._kmm_size(active), -1) for c in range(len(self.zeta_))]
+            [None if self._explicit(c) else self._kernel(c, active, active).reshape(self._width(active, c), -1)
+             for c in range(len(self.zeta_))]
             for active in self.active_
         ]
 
-    def _kmm_size(self, active: list) -> int:
-        return len(active[0]) * self._components
+    def _explicit(self, c: int) -> bool:
+        """Kernel c is linear on unnormalised features: its feature space is
+        the (scaled) features themselves, used as design columns with no
+        active set (exact, not a subset-of-regressors approximation)."""
+        return c < len(self.zeta_) and self.zeta_[c] == 1 and not self._normalized[c]
+
+    def _width(self, active: list, c: int) -> int:
+        """Design columns of kernel c for one central species."""
+        if self._explicit(c):
+            return int(active[c].shape[-1]) if active[c].ndim > 1 else 0
+        return len(active[c]) * self._components
+
+    def _is_normalized(self, c: int) -> bool:
+        """Row calculator c: a kernel's own flag; invariant companions always."""
+        return c >= len(self._normalized) or self._normalized[c]
+
+    def _scaled(self, c: int, values: np.ndarray) -> np.ndarray:
+        return kernels.normalize(values) if self._is_normalized(c) else values / self.feature_scale_[c]
 
     def _companions(self) -> list:
         """For each kernel of a λ > 0 block with ζ > 1, the index of its
@@ -237,7 +282,10 @@ class SparseKernelRidge(LinearModel):
 
     def _kernel(self, c: int, rows: list, active: list) -> np.ndarray:
         """Kernel c between normalised rows and active environments (lists
-        over the row calculators): (n, M_k), or (n, 2λ+1, M_k (2λ+1))."""
+        over the row calculators): (n, M_k), or (n, 2λ+1, M_k (2λ+1)); the
+        scaled features themselves for an explicit kernel."""
+        if self._explicit(c):
+            return rows[c]
         if self._components == 1:
             return kernels.polynomial(rows[c], active[c], self.zeta_[c])
         companion = self._companions()[c]
@@ -246,13 +294,15 @@ class SparseKernelRidge(LinearModel):
 
     # -- design ----------------------------------------------------------------------
     def _env_rows(self, k: int, features: list) -> np.ndarray:
-        rows = [kernels.normalize(values) for values in features]
+        rows = [self._scaled(c, values) for c, values in enumerate(features)]
         return np.concatenate([self._kernel(c, rows, self.active_[k]) for c in range(len(self.zeta_))], axis=-1)
 
     def _block_params(self, indices: list) -> dict:
         params = super()._block_params(indices)
         if np.ndim(self.zeta) == 1:
             params["zeta"] = [self.zeta[i] for i in indices]
+        if np.ndim(self.normalize) == 1:
+            params["normalize"] = [self.normalize[i] for i in indices]
         weights = self.kernel_weights
         if weights is not None and not isinstance(weights, str):
             grid = np.asarray(weights, dtype=np.float64)
@@ -260,16 +310,31 @@ class SparseKernelRidge(LinearModel):
         return params
 
     def _candidates(self, problem: Any) -> list:
-        """One transform per kernel-weight candidate: block diagonal over
-        species, [w_1 R; w_2 R; …] with R = K_MM(w)^(-1/2) of that species."""
+        """One transform per kernel-weight candidate, block diagonal over
+        species: the columns of the implicit kernels c weighted by w_c and
+        projected together by R = K_MM(w)^(-1/2) (K_MM(w) = Σ_c w_c K_MM^c),
+        the columns of an explicit kernel by √w_c (its feature space is
+        itself, so its weight scales the features by √w_c)."""
         out = []
         for weights in self._grid:
             blocks = []
-            for k_mm in self._kmm:
-                m = k_mm[0].shape[0] if k_mm else 0
-                combined = sum(w * K for w, K in zip(weights, k_mm)) if m else np.zeros((0, 0))
+            for active, k_mm in zip(self.active_, self._kmm):
+                implicit = [c for c in range(len(weights)) if k_mm[c] is not None]
+                sizes = [self._width(active, c) for c in range(len(weights))]
+                m = sizes[implicit[0]] if implicit else 0
+                combined = sum(weights[c] * k_mm[c] for c in implicit) if m else np.zeros((0, 0))
                 R = kernels.inverse_sqrt(combined, float(self.jitter))
-                blocks.append(np.concatenate([w * R for w in weights], axis=0) if m else np.zeros((0, 0)))
+                explicit_width = sum(sizes[c] for c in range(len(weights)) if k_mm[c] is None)
+                T = np.zeros((sum(sizes), R.shape[1] + explicit_width))
+                row, column = 0, R.shape[1]
+                for c, size in enumerate(sizes):
+                    if k_mm[c] is not None:
+                        T[row : row + size, : R.shape[1]] = weights[c] * R
+                    else:
+                        T[row : row + size, column : column + size] = np.sqrt(weights[c]) * np.eye(size)
+                        column += size
+                    row += size
+                blocks.append(T)
             rows = sum(b.shape[0] for b in blocks)
             T = np.zeros((rows, sum(b.shape[1] for b in blocks)))
             r = c = 0
@@ -291,20 +356,22 @@ class SparseKernelRidge(LinearModel):
         self._check_fitted()
         if self.blocks_ is not None:
             return {key: block.dual_weights() for key, block in self.blocks_.items()}
+        implicit = [c for c in range(len(self.zeta_)) if not self._explicit(c) and self.kernel_weights_[c] > 0]
+        if not implicit:
+            raise ValueError("no kernel with an active set has a non-zero weight: the model has no dual weights")
+        first = implicit[0]
         out = {}
         offset = 0
-        n_kernels = len(self.zeta_)
         for z, active in zip(self.species_, self.active_):
-            m = self._kmm_size(active)
-            block = self.coef_[offset : offset + m * n_kernels].reshape(n_kernels, m)
-            first = int(np.flatnonzero(self.kernel_weights_ > 0)[0])
-            out[int(z)] = block[first] / self.kernel_weights_[first]
-            offset += m * n_kernels
+            widths = [self._width(active, c) for c in range(len(self.zeta_))]
+            start = offset + sum(widths[:first])
+            out[int(z)] = self.coef_[start : start + widths[first]] / self.kernel_weights_[first]
+            offset += sum(widths)
         return out
 
     # -- saving ------------------------------------------------------------------------
     def _extra_state(self) -> tuple[dict, dict]:
-        arrays = {"kernel_weights": self.kernel_weights_}
+        arrays = {"kernel_weights": self.kernel_weights_, "feature_scale": self.feature_scale_}
         for k, active in enumerate(self.active_):
             for c, values in enumerate(active):
                 arrays[f"active_{k}_{c}"] = values
@@ -316,9 +383,11 @@ class SparseKernelRidge(LinearModel):
         n_kernels = int(fitted["n_kernels"])
         n_arrays = int(fitted.get("n_active_arrays", n_kernels))  # more with the invariant companions of λ-kernels
         self.kernel_weights_ = arrays["kernel_weights"]
+        self._normalized = self._normalize_flags(n_kernels)
+        self.feature_scale_ = arrays.get("feature_scale", np.ones(n_arrays))
         self.active_ = [[arrays[f"active_{k}_{c}"] for c in range(n_arrays)] for k in range(len(self.species_))]
         if n_arrays != len(self._row_calculators()[0]):
             raise ValueError(f"the model needs {len(self._row_calculators()[0])} active arrays per species, the file has {n_arrays}")
-        expected = sum(self._kmm_size(a) * n_kernels for a in self.active_)
+        expected = sum(self._width(a, c) for a in self.active_ for c in range(n_kernels))
         if self.coef_.shape != (expected,) or self.kernel_weights_.shape != (n_kernels,):
             raise ValueError(f"coef has shape {self.coef_.shape}, the active set needs ({expected},)")
