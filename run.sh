@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The two entry points of a fresh machine (see README.md):
+# The entry points of a fresh machine (see README.md):
 #   ./run.sh demo   install what is missing, build, run the main job
-#   ./run.sh test   install what is missing (with test extras), build, run all tests
-#                   (C++ tests, the sanitizer run of cpp/run-sanitizers.sh, pytest)
+#   ./run.sh test   install what is missing (with test and docs extras), build, run all tests
+#                   (C++ tests, the sanitizer run of cpp/run-sanitizers.sh, pytest,
+#                   which includes the documentation build of tests/test_docs.py)
+#   ./run.sh docs   install what is missing (with docs extras), build the HTML
+#                   documentation into build/docs (warnings are errors)
 # Safe to run again: installs only what is missing, rebuilds incrementally.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,7 +41,7 @@ case "${1:-}" in
         ;;
     test)
         install_system_packages
-        install_python_package "[test]"
+        install_python_package "[test,docs]"
         PATH="$PWD/$VENV/bin:$PATH" bash cpp/run-tests.sh
         # ASan + UBSan: C++ tests and a subset of the Python tests against a
         # sanitized build of the module (build/asan; ~4 min the first time,
@@ -48,8 +51,13 @@ case "${1:-}" in
         fi
         exec "$VENV/bin/python" -m pytest tests
         ;;
+    docs)
+        install_system_packages
+        install_python_package "[docs]"
+        exec "$VENV/bin/python" -m sphinx -E -W --keep-going -b html docs build/docs
+        ;;
     *)
-        echo "usage: ./run.sh demo | test" >&2
+        echo "usage: ./run.sh demo | test | docs" >&2
         exit 2
         ;;
 esac

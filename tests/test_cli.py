@@ -114,6 +114,11 @@ def test_learning_curve(data, tmp_path):
     rows = (tmp_path / "lc.csv").read_text().splitlines()
     assert rows[0] == "train_size,rmse,rmse_percent" and len(rows) == 3
     assert (tmp_path / "lc.png").stat().st_size > 1000
+    # default sizes are fractions of the pool left after holding out whole groups
+    assert cli.main(["learning-curve", str(path), "--target", "binding_energy", "--fragments", "monomer_index",
+                     "--groups", "orientation", "--cv", "2", "-o", str(prefix), *HYPER_ARGS]) == 0
+    sizes = [int(row.split(",")[0]) for row in (tmp_path / "lc.csv").read_text().splitlines()[1:]]
+    assert len(sizes) == 5 and sizes == sorted(sizes) and sizes[-1] < len(frames)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -224,7 +224,8 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     frames = _read(args.data)
     y, kind = _target_kind(mslode.io.read_property(frames, args.target), args.target)
     model = _estimator(args, make_features(args.features, _hypers(args), kind))
-    sizes = [int(s) for s in args.sizes] if args.sizes else [max(2, len(frames) * k // 16) for k in (1, 2, 4, 8, 12)]
+    # default: fractions of the training pool (what is left after the test structures or groups are held out)
+    sizes = [int(s) for s in args.sizes] if args.sizes else [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0]
     curve = mslode.learning_curve(model, frames, y, train_sizes=sizes, groups=args.groups,
                                   label=",".join(args.features))
     with open(f"{args.output}.csv", "w", newline="") as file:
@@ -376,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("learning-curve", help="test error against training-set size (PNG and CSV)",
                        description="Learning curve of a model on DATA.")
     _add_model(p)
-    p.add_argument("--sizes", nargs="+", help="training-set sizes (default: 1/16 … 3/4 of the data)")
+    p.add_argument("--sizes", nargs="+", help="training-set sizes (default: 1/16, 1/8, 1/4, 1/2 and all of the training pool left after the test set)")
     p.add_argument("-o", "--output", required=True, help="output prefix: PREFIX.png and PREFIX.csv")
     p.set_defaults(run=cmd_learning_curve)
     return parser

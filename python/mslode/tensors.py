@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Key of each spherical block: (lambda_, parity).
+#: Key of each spherical block: ``(lambda_, parity)``.
 Key = tuple[int, int]
 
 VECTOR_KEY: Key = (1, 1)
