@@ -276,3 +276,26 @@ def test_structure_sums_of_large_structures():
             mine = (full.structure == s) & (full.center_species == z)
             np.testing.assert_allclose(reduced.values[row], full.values[mine].sum(axis=0), rtol=1e-12,
                                        atol=1e-12 * np.abs(full.values).max())
+
+
+def test_structure_sums_of_large_structures_are_the_same_bits_every_time():
+    """The core sums each run of 32 consecutive centres in order and then the
+    runs of a structure in order: exactly that association, emulated here
+    with numpy adds, whatever the thread schedule or the rest of the batch."""
+    rng = np.random.default_rng(5)
+    big = _cluster(90, np.random.default_rng(6))
+    batch = [_cluster(4, rng), big, _cluster(40, rng)]
+    for calculator in (mslode.Invariants(RHO, V), mslode.Equivariants(RHO, RHO, lambda_=1)):
+        full = calculator.compute([big])
+        species = sorted(set(full.center_species.tolist()))
+        expected = np.zeros((len(species),) + full.values.shape[1:])
+        for start in range(0, len(full.values), 32):
+            run = np.zeros_like(expected)
+            for row in range(start, min(start + 32, len(full.values))):
+                run[species.index(full.center_species[row])] += full.values[row]
+            expected += run
+        for frames, index in (([big], 0), (batch, 1), (batch[::-1], 1)):
+            for _ in range(3):
+                reduced = calculator.compute(frames, reduce="structure")
+                rows = reduced.structure == index
+                np.testing.assert_array_equal(reduced.values[rows], expected)

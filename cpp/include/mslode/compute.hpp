@@ -173,14 +173,18 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
     const size_t width = static_cast<size_t>(coupling.output_size());
     if (sums != nullptr) std::fill(out, out + structures.size() * static_cast<size_t>(sums->blocks) * width, 0.0);
     // Work items: runs of consecutive centres. With sums a run never crosses a
-    // structure, so its rows are summed in thread-local memory and added to
-    // the output once; only a structure split over several runs (more centres
-    // than a run holds) needs atomic adds.
+    // structure, so its rows are summed in thread-local memory and written to
+    // the output once. A structure split over several runs (more centres than
+    // a run holds) gets one partial sum per run, added up in run order after
+    // the parallel loop: the sums are the same bits whatever the thread
+    // schedule, and, since runs start at the structure's first centre and
+    // every 32 after, whatever else is in the batch.
     struct Run {
         long long begin, end;
-        bool shared;  // its structure has other runs
+        long long partial;  // index of its partial sum when its structure has other runs, else -1
     };
     std::vector<Run> runs;
+    long long n_partials = 0;
     const long long run_length = sums != nullptr ? 32 : 16;
     for (long long c = 0; c < n;) {
         long long e = std::min(n, c + run_length);
@@ -191,13 +195,16 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
             const bool starts_structure = c == 0 || centers[static_cast<size_t>(c - 1)].structure !=
                                                         centers[static_cast<size_t>(c)].structure;
             e = std::min(e, structure_end);
-            runs.push_back({c, e, !(starts_structure && e == structure_end)});
+            const bool shared = !(starts_structure && e == structure_end);
+            runs.push_back({c, e, shared ? n_partials++ : -1});
         } else {
-            runs.push_back({c, e, false});
+            runs.push_back({c, e, -1});
         }
         c = e;
     }
     const long long n_runs = static_cast<long long>(runs.size());
+    const size_t sum_size = sums != nullptr ? static_cast<size_t>(sums->blocks) * width : 0;
+    std::vector<double> partials(static_cast<size_t>(n_partials) * sum_size, 0.0);
     FirstError errors;
 #pragma omp parallel
     {
@@ -237,21 +244,31 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
             }
             if (sums == nullptr) continue;
             const size_t structure = static_cast<size_t>(centers[static_cast<size_t>(run.begin)].structure);
+            double* destination = run.partial >= 0 ? partials.data() + static_cast<size_t>(run.partial) * sum_size
+                                                   : out + structure * sum_size;
             for (size_t b = 0; b < touched.size(); ++b) {
                 if (!touched[b]) continue;
-                double* target = out + (structure * static_cast<size_t>(sums->blocks) + b) * width;
                 double* source = rows.data() + b * width;
-                if (run.shared) {
-                    for (size_t k = 0; k < width; ++k) {
-#pragma omp atomic
-                        target[k] += source[k];
-                    }
-                } else {
-                    std::copy(source, source + width, target);
-                }
+                std::copy(source, source + width, destination + b * width);
                 std::fill(source, source + width, 0.0);
                 touched[b] = 0;
             }
+        }
+    }
+    if (n_partials > 0 && !errors.failed()) {
+        // the runs of a structure are consecutive: add their partial sums in order
+        for (long long r = 0; r < n_runs;) {
+            long long e = r + 1;
+            if (runs[static_cast<size_t>(r)].partial >= 0) {
+                const int structure = centers[static_cast<size_t>(runs[static_cast<size_t>(r)].begin)].structure;
+                while (e < n_runs && centers[static_cast<size_t>(runs[static_cast<size_t>(e)].begin)].structure == structure) ++e;
+                double* target = out + static_cast<size_t>(structure) * sum_size;
+                for (long long q = r; q < e; ++q) {
+                    const double* source = partials.data() + static_cast<size_t>(runs[static_cast<size_t>(q)].partial) * sum_size;
+                    for (size_t k = 0; k < sum_size; ++k) target[k] += source[k];
+                }
+            }
+            r = e;
         }
     }
     stop.finish();  // an interruption wins over errors of the centres computed

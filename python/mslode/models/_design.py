@@ -3,12 +3,13 @@ calculators, fragments, per-structure sums per central species, and the
 species a fitted model is fixed to.
 
 :func:`structure_sums` is the one place where per-structure sums are made
-from a calculator's per-atom rows (one chunk of structures at a time). The
-calculators can also sum in the core (``compute(frames, reduce="structure")``),
-and the seam can take that path (:data:`USE_CORE_REDUCTION`); it does not
-yet, because the core's sums depend on the thread schedule and on the other
-structures of the batch (differences of one unit in the last place), and a
-model must predict the same numbers every time (and after a save and load).
+from a calculator's features (one chunk of structures at a time). Calculators
+that can sum in the core (``compute(frames, reduce="structure")``) do so
+(:data:`USE_CORE_REDUCTION`): per-centre rows are never stored, and the
+core adds them in a fixed order (runs of 32 centres, then the runs of a
+structure in order), so a structure's sums are the same bits on every call,
+with any number of threads and whatever else is in the batch, as a model's
+predictions must be (and after a save and load).
 Fragments need per-atom rows (the difference is taken atom by atom, so that
 it is exactly zero when an atom's environment is the same in the whole and
 in its fragment) and go through :func:`environments`.
@@ -228,10 +229,9 @@ def _supports_reduce(calculator: Any) -> bool:
 
 
 #: Whether :func:`structure_sums` lets calculators that can sum per structure
-#: in the core do so. Off while the core's sums are not reproducible bit for
-#: bit (they follow the OpenMP schedule); ``tests/test_models.py`` checks that
-#: both paths agree to round-off.
-USE_CORE_REDUCTION = False
+#: in the core do so (their sums are reproducible bit for bit);
+#: ``tests/test_models.py`` checks that both paths agree to round-off.
+USE_CORE_REDUCTION = True
 
 
 def structure_sums(
@@ -273,12 +273,12 @@ def structure_sums(
     species = np.asarray(list(species), dtype=np.int64)
     n = len(frames)
     core = USE_CORE_REDUCTION if use_core is None else use_core
-    if core and components == 1 and _supports_reduce(calculator):
+    if core and _supports_reduce(calculator):
         # summed in the core: per-centre rows are never stored
         requested = species.tolist() if center_species is None else sorted(set(species.tolist()) & set(center_species))
         result = calculator.compute(frames, center_species=requested, reduce="structure")
-        values = _as_matrix(result, calculator)
-        out = np.zeros((n, len(species), values.shape[1]))
+        values = _as_matrix(result, calculator, components)
+        out = np.zeros((n, len(species)) + values.shape[1:])
         block = np.searchsorted(species, np.asarray(result.center_species))
         out[np.asarray(result.structure), block] = values
         return out
