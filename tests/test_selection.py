@@ -13,10 +13,26 @@ X = RNG.normal(size=(120, 15)) * np.linspace(0.2, 3.0, 15)  # anisotropic: a cle
 
 
 @pytest.mark.parametrize("initial", [0, 17, 119])
-def test_fps_samples_equal_skmatter(initial):
+@pytest.mark.parametrize("single_precision", [False, True])
+def test_fps_samples_equal_skmatter(initial, single_precision):
     skmatter = pytest.importorskip("skmatter.sample_selection")
     expected = skmatter.FPS(n_to_select=40, initialize=initial).fit(X).selected_idx_
-    np.testing.assert_array_equal(selection.farthest_point_sampling(X, 40, initial=initial), expected)
+    chosen = selection.farthest_point_sampling(X, 40, initial=initial, single_precision=single_precision)
+    np.testing.assert_array_equal(chosen, expected)
+
+
+def test_single_precision_fps_differs_only_at_near_ties():
+    """float32 products move distances by ~1e-7 |x|²: on points whose
+    distances are far from tied the picks are the float64 ones; on points a
+    few 1e-8 apart they may not be (the price of the faster pass)."""
+    rng = np.random.default_rng(4)
+    spread = rng.normal(size=(300, 40))
+    np.testing.assert_array_equal(selection.farthest_point_sampling(spread, 60, initial=0, single_precision=True),
+                                  selection.farthest_point_sampling(spread, 60, initial=0))
+    close = np.ones((50, 40)) + 1e-8 * rng.normal(size=(50, 40))
+    single = selection.farthest_point_sampling(close, 20, initial=0, single_precision=True)
+    double = selection.farthest_point_sampling(close, 20, initial=0)
+    assert len(set(single.tolist())) == 20 and not np.array_equal(single, double)
 
 
 def test_fps_features_equal_skmatter():

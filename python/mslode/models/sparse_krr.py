@@ -232,7 +232,9 @@ class SparseKernelRidge(LinearModel):
                 chosen = np.arange(len(implicit[0]))
             else:
                 joined = np.concatenate([b.reshape(len(b), -1) for b in implicit], axis=1)
-                chosen = select_samples(joined, m, method=self.active_selection, random_state=rng.integers(2**31))
+                # float32 products for FPS: each pick reads every candidate (memory-bound)
+                chosen = select_samples(joined, m, method=self.active_selection, random_state=rng.integers(2**31),
+                                        single_precision=True)
             # explicit kernels keep only the shape of their features
             self.active_.append([b[:0] if self._explicit(c) else b[chosen] for c, b in enumerate(blocks)])
         self._kmm = [
