@@ -59,7 +59,7 @@ def farthest_point_sampling(
         Take the products x_i · x_p of each pick in float32 (norms and
         distances stay float64). Each pick reads all of X, so this halves
         the time of a memory-bound selection; the distances change by
-        ~1e-7 |x|², which can reorder only near-ties.
+        ~1e-7 ``|x|²``, which can reorder only near-ties.
 
     Returns
     -------
