@@ -206,6 +206,18 @@ def test_a_saved_tensor_model_predicts_bit_identically(tmp_path):
     assert loaded.target_kind_ == "rank2" and set(loaded.blocks_) == {(0, 1), (2, 1)}
 
 
+def test_nine_numbers_per_structure_are_a_tensor_row_by_row():
+    """extxyz keeps a 3×3 info entry as 9 numbers: read by name, they are the tensor."""
+    frames = [f.copy() for f in TRAIN]
+    t = polarisabilities(frames)
+    for frame, value in zip(frames, t):
+        frame.info["polarizability"] = value.reshape(-1)
+    by_name = mslode.Ridge([INV, EQ2], alphas=1e-6).fit(frames, "polarizability")
+    by_array = mslode.Ridge([INV, EQ2], alphas=1e-6).fit(frames, t)
+    assert by_name.target_kind_ == "rank2"
+    np.testing.assert_array_equal(by_name.predict(TEST), by_array.predict(TEST))
+
+
 def test_features_must_match_the_blocks_of_the_target():
     with pytest.raises(ValueError, match=r"vector target has a block λ=1, parity=\+1 and no features"):
         mslode.Ridge([INV], alphas=1e-8).fit(TRAIN, dipoles(TRAIN))

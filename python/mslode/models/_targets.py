@@ -3,8 +3,8 @@ from the structures, checked (lengths, shapes, NaN) with messages that say
 what is wrong.
 
 A target is one of three kinds, told apart by its shape: a scalar per
-structure (n,), a vector (n, 3) or a rank-2 tensor (n, 3, 3) (per atom: the
-same with n the number of atoms). Vectors and tensors are fitted as their
+structure (n,), a vector (n, 3) or a rank-2 tensor (n, 3, 3), also given as
+(n, 9) row by row (per atom: the same with n the number of atoms). Vectors and tensors are fitted as their
 spherical components (:mod:`mslode.tensors`), one block per (λ, parity)
 with the same weights for every μ; :meth:`Target.spherical` gives those
 blocks: the estimators fit vectors and tensors on equivariant features.
@@ -108,6 +108,8 @@ def read_target(
         raise ValueError(f"{name} has {got}, but there are {expected} {where}")
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
+    if values.ndim == 2 and values.shape[1] == 9:  # a 3×3 tensor row by row, as extxyz stores it in info
+        values = values.reshape(len(values), 3, 3)
     kind = KINDS.get(values.shape[1:])
     if kind is None:
         raise ValueError(
