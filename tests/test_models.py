@@ -160,6 +160,29 @@ def test_predictions_are_reproducible_bit_for_bit():
     np.testing.assert_array_equal(model.predict(TRAIN[30:170]), first[30:170])
 
 
+def test_columns_zero_by_symmetry_are_not_blown_up_by_standardising():
+    """Around the C of a linear, centrosymmetric CO2 the l = 1 density and
+    potential vanish: their ρ⊗V columns are round-off, which unit scaling
+    would turn into noise of the size of the real features."""
+    rng = np.random.default_rng(12)
+    frames = []
+    for _ in range(30):
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        bond = rng.uniform(1.1, 1.25)
+        shift = rng.uniform(-7.0, 7.0, 3)  # off the origin: the C–O vectors are opposite only to rounding
+        frames.append(ase.Atoms("CO2", positions=shift + np.array([[0, 0, 0], bond * axis, -bond * axis])))
+    y = np.array([f.get_distance(0, 1) ** -2 for f in frames])
+    rho = mslode.DensityExpansion(cutoff=3.0, gaussian_width=0.4, max_radial=2, max_angular=1)
+    V = mslode.PotentialExpansion(cutoff=3.0, gaussian_width=0.4, max_radial=2, max_angular=1)
+    model = mslode.Ridge([mslode.Invariants(rho, V)], center_species=[6], alphas=1e-8).fit(frames, y)
+    labels = mslode.Invariants(mslode.DensityExpansion(**{**rho.get_params(), "species": [6, 8]}),
+                               mslode.PotentialExpansion(**{**V.get_params(), "species": [6, 8]})).compute(frames).labels
+    odd = labels[:, 4] == 1
+    assert odd.any() and np.all(model.scale_[odd] == 1.0) and np.all(model.scale_[~odd] != 1.0)
+    assert np.abs(model.coef_[odd]).max() < 1e3 * np.abs(model.coef_[~odd]).max()
+
+
 def test_expansions_enter_by_their_nu1_invariants():
     from mslode.models._design import structure_sums, with_species
 

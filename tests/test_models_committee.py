@@ -63,6 +63,20 @@ def test_calibration_factor_equals_the_formula():
     np.testing.assert_allclose(alpha2, np.mean(terms), rtol=1e-12)
 
 
+def test_members_that_agree_to_round_off_are_left_out_of_the_calibration():
+    """Structures whose members agree to rounding (a fragment model exactly 0
+    at dissociation, say) would put s² ≈ 1e-32 in a denominator: left out."""
+    rng = np.random.default_rng(1)
+    predictions = rng.normal(size=(8, 40))
+    y = rng.normal(size=40)
+    reference, used = calibration_factor(y, predictions)
+    predictions = np.concatenate([predictions, 1e-17 * rng.normal(size=(8, 5))], axis=1)  # round-off spread
+    y = np.concatenate([y, np.full(5, 0.3)])
+    alpha2, used_now = calibration_factor(y, predictions)
+    assert used_now == used == 40
+    assert alpha2 == pytest.approx(reference, rel=1e-12)
+
+
 def test_calibration_is_unbiased_for_gaussian_members():
     """Members ~ N(m, σ²) and truth ~ N(m, α²σ²): the estimator finds α."""
     rng = np.random.default_rng(1)

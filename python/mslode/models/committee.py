@@ -18,6 +18,9 @@ from ._base import LinearModel, as_frames, check_bool, check_positive_int
 #: Members that must have left a structure out for it to enter the
 #: calibration (the estimator of α² needs M ≥ 4: E[1/s²] diverges below).
 MIN_LEFT_OUT = 4
+#: Structures whose members' spread is below this fraction of the targets'
+#: standard deviation are left out of the calibration (round-off agreement).
+SPREAD_ROUND_OFF = 1e-8
 #: Below this many calibration structures a warning says that α is noisy.
 FEW_CALIBRATION_STRUCTURES = 20
 
@@ -26,7 +29,8 @@ def calibration_factor(y: np.ndarray, predictions: np.ndarray) -> tuple[float, i
     """α of the committee spread from the members that left each structure out.
 
     For each structure i left out by M_i ≥ 4 members with mean ȳ_i and
-    variance s²_i (unbiased) of their predictions,
+    variance s²_i (unbiased) of their predictions, s_i above 1e-8 std(y)
+    (members that agree to round-off carry no information on the spread),
     α²_i = −1/M_i + (M_i − 3)/(M_i − 1) · (y_i − ȳ_i)²/s²_i; α² is their
     average (for a fixed M this is Musil et al.'s α² = −1/M + (M − 3)/(M − 1)
     ⟨(y − ȳ)²/s²⟩, unbiased when the errors are Gaussian).
@@ -53,7 +57,8 @@ def calibration_factor(y: np.ndarray, predictions: np.ndarray) -> tuple[float, i
     m = m[use].astype(np.float64)
     mean = p.sum(axis=0) / m
     variance = (np.where(left_out[:, use], p - mean, 0.0) ** 2).sum(axis=0) / (m - 1)
-    ok = variance > 0
+    # members that agree to round-off (e.g. all exactly zero at dissociation) say nothing about the spread
+    ok = variance > (SPREAD_ROUND_OFF * np.std(y)) ** 2
     if not ok.any():
         return float("nan"), 0
     z2 = (y[use][ok] - mean[ok]) ** 2 / variance[ok]

@@ -9,6 +9,10 @@ import numpy as np
 
 from ._base import LinearModel, check_bool
 
+#: Columns whose root-mean-square is below this fraction of the largest are
+#: round-off (zero by symmetry): not standardised.
+ROUND_OFF_COLUMN = 1e-10
+
 #: Default grid of regularisers α (per training structure, on standardised columns).
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-10, 2, 13))
 
@@ -57,7 +61,9 @@ class Ridge(LinearModel):
     standardize : bool
         Scale every column to unit root-mean-square over the training
         structures (not centred: zero features still predict zero), so one
-        α regularises all features alike.
+        α regularises all features alike; columns below 1e-10 of the largest
+        root-mean-square (zero by symmetry, up to round-off) are left as
+        they are.
     solver : "auto", "svd" or "cholesky"
         "svd" keeps the per-structure design (n × P) and solves by SVD;
         "cholesky" streams Gram matrices ((n_folds + 1) × P² memory, never
@@ -142,7 +148,10 @@ class Ridge(LinearModel):
 
     def _candidates(self, problem: Any) -> list:
         rms = problem.column_rms()
-        self.scale_ = np.where(rms > 0, rms, 1.0)
+        # columns that are zero up to round-off (by symmetry, e.g. l = 1 around a centrosymmetric centre)
+        # keep scale 1: standardising them would blow their noise up to the size of real features
+        significant = rms > ROUND_OFF_COLUMN * (rms.max() if rms.size else 0.0)
+        self.scale_ = np.where(significant, rms, 1.0)
         if check_bool("standardize", self.standardize):
             return [(None, 1.0 / self.scale_)]
         return [(None, None)]
