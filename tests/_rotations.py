@@ -25,3 +25,14 @@ def wigner_d(lam: int, rotation: np.ndarray, rng: np.random.Generator | None = N
     after = _core.spherical_harmonics(points @ rotation.T, lam)[:, start : start + 2 * lam + 1]
     d, *_ = np.linalg.lstsq(before, after, rcond=None)
     return d.T
+
+
+def rotated(frames: list, rotation: np.ndarray) -> list:
+    """Copies of the structures with positions turned by ``rotation`` (any
+    orthogonal matrix: -1 is the inversion); cells are left as they are."""
+    out = []
+    for frame in frames:
+        frame = frame.copy()
+        frame.positions = frame.positions @ rotation.T
+        out.append(frame)
+    return out

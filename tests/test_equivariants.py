@@ -16,7 +16,7 @@ import pytest
 import mslode
 from mslode import tensors
 
-from _rotations import random_rotation, wigner_d
+from _rotations import random_rotation, rotated as rotate_frames, wigner_d
 
 RNG = np.random.default_rng(7)
 SPECIES = [1, 6, 8]
@@ -41,15 +41,6 @@ PAIRS = {"rho-rho": (RHO, RHO), "rho-V": (RHO, V), "V-V": (V, V), "rho-V6": (RHO
 CASES = [(name, lam, parity) for name in PAIRS for lam in (0, 1, 2) for parity in (1, -1) if (lam, parity) != (0, -1)]
 
 
-def _rotated(frames, rotation):
-    out = []
-    for frame in frames:
-        frame = frame.copy()
-        frame.positions = frame.positions @ rotation.T
-        out.append(frame)
-    return out
-
-
 @pytest.mark.parametrize("name, lam, parity", CASES)
 def test_rotation_gives_wigner_matrix(name, lam, parity):
     first, second = PAIRS[name]
@@ -58,7 +49,7 @@ def test_rotation_gives_wigner_matrix(name, lam, parity):
     assert values.shape[1] == 2 * lam + 1 and np.abs(values).max() > 1e-3
     for _ in range(2):
         rotation = random_rotation(RNG)
-        rotated = calculator.compute(_rotated(FRAMES, rotation)).values
+        rotated = calculator.compute(rotate_frames(FRAMES, rotation)).values
         expected = np.einsum("mn,inf->imf", wigner_d(lam, rotation), values)
         np.testing.assert_allclose(rotated, expected, rtol=0, atol=1e-9 * np.abs(values).max())
 
@@ -68,7 +59,7 @@ def test_inversion_multiplies_by_parity(name, lam, parity):
     first, second = PAIRS[name]
     calculator = mslode.Equivariants(first, second, lambda_=lam, parity=parity)
     values = calculator.compute(FRAMES).values
-    inverted = calculator.compute(_rotated(FRAMES, -np.eye(3))).values
+    inverted = calculator.compute(rotate_frames(FRAMES, -np.eye(3))).values
     np.testing.assert_allclose(inverted, (-1) ** lam * parity * values, rtol=0, atol=1e-10 * np.abs(values).max())
 
 
@@ -78,7 +69,7 @@ def test_single_expansion_blocks_rotate(lam):
     result = calculator.compute(FRAMES)
     assert result.label_names == ("species", "n") and result.labels.shape == (9, 2)
     rotation = random_rotation(RNG)
-    rotated = calculator.compute(_rotated(FRAMES, rotation)).values
+    rotated = calculator.compute(rotate_frames(FRAMES, rotation)).values
     np.testing.assert_allclose(rotated, np.einsum("mn,inf->imf", wigner_d(lam, rotation), result.values),
                                atol=1e-10 * np.abs(result.values).max())
     expansion = V.compute(FRAMES).values
@@ -147,7 +138,7 @@ def test_recovers_a_linear_vector_target():
     fitted, *_ = np.linalg.lstsq(design, tensors.vector_to_spherical(target).reshape(-1), rcond=None)
     np.testing.assert_allclose(design @ fitted, design @ weights, atol=1e-8 * np.abs(target).max())
     rotation = random_rotation(RNG)
-    xr = calculator.compute(_rotated(frames, rotation), reduce="structure")
+    xr = calculator.compute(rotate_frames(frames, rotation), reduce="structure")
     dr = xr.values.reshape(len(frames), n_blocks, 3, -1).transpose(0, 2, 1, 3).reshape(len(frames) * 3, -1)
     predicted = tensors.spherical_to_vector((dr @ fitted).reshape(len(frames), 3))
     np.testing.assert_allclose(predicted, target @ rotation.T, atol=1e-8 * np.abs(target).max())

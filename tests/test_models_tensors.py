@@ -18,7 +18,7 @@ import mslode
 from mslode import tensors
 from sklearn.model_selection import KFold
 
-from _rotations import random_rotation
+from _rotations import random_rotation, rotated
 
 
 GRID = np.stack(np.meshgrid(*[np.arange(3)] * 3, indexing="ij"), -1).reshape(-1, 3) * 1.5
@@ -78,15 +78,6 @@ def polarisabilities(frames, seed=6):
     trace = synthetic(INV, frames, seed)
     anisotropic = synthetic(EQ2, frames, seed + 1)
     return tensors.spherical_to_rank2({(0, 1): trace, (2, 1): anisotropic})
-
-
-def rotated(frames, rotation):
-    out = []
-    for frame in frames:
-        copy = frame.copy()
-        copy.positions = frame.positions @ rotation.T
-        out.append(copy)
-    return out
 
 
 def test_exact_recovery_of_a_vector_target_and_its_rotation():
