@@ -59,15 +59,13 @@ def make_features(specs: Sequence[str], hypers: dict, kind: str = "scalar") -> l
     return calculators
 
 
-def _target_kind(values: np.ndarray, name: str) -> tuple[np.ndarray, str]:
-    """The target as (n,), (n, 3) or (n, 3, 3) and its kind (9 numbers per structure are a 3×3 tensor)."""
-    if values.ndim == 2 and values.shape[1] == 9:
-        values = values.reshape(len(values), 3, 3)
-    kinds = {1: "scalar", 2: "vector", 3: "rank2"}
-    kind = kinds.get(values.ndim)
-    if kind is None or values.shape[1:] not in ((), (3,), (3, 3)):
-        raise CommandError(f"target {name!r} has shape {values.shape[1:]} per structure: expected a number, 3 or 3x3")
-    return values, kind
+def _target(frames: list, name: str) -> tuple[np.ndarray, str]:
+    """The target, checked and shaped by the models' own reader ((n,), (n, 3) or (n, 3, 3);
+    9 numbers per structure are a 3×3 tensor), and its kind."""
+    from mslode.models._targets import read_target
+
+    target = read_target(frames, name)
+    return target.values, target.kind
 
 
 def _read(path: str) -> list:
@@ -180,8 +178,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     import mslode
 
     frames = _read(args.data)
-    y = mslode.io.read_property(frames, args.target)  # read once: the fit and the spread below
-    y, kind = _target_kind(y, args.target)
+    y, kind = _target(frames, args.target)  # read once: the fit and the spread below
     model = _estimator(args, make_features(args.features, _hypers(args), kind))
     start = time.perf_counter()
     model.fit(frames, y, groups=args.groups)
@@ -222,7 +219,7 @@ def cmd_learning_curve(args: argparse.Namespace) -> int:
     import mslode
 
     frames = _read(args.data)
-    y, kind = _target_kind(mslode.io.read_property(frames, args.target), args.target)
+    y, kind = _target(frames, args.target)
     model = _estimator(args, make_features(args.features, _hypers(args), kind))
     # default: fractions of the training pool (what is left after the test structures or groups are held out)
     sizes = [int(s) for s in args.sizes] if args.sizes else [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0]

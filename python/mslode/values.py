@@ -41,7 +41,7 @@ class _Rows:
         return out
 
     def _tensormap(self, key_names: list, blocks: list):
-        """A TensorMap of ``blocks``: (key values, rows, samples, components, properties, values)."""
+        """A TensorMap of ``blocks``: (key values, samples, components, properties, values)."""
         metatensor = _metatensor()
         keys = metatensor.Labels(key_names, np.asarray([b[0] for b in blocks], dtype=np.int32).reshape(len(blocks), -1))
         tensor_blocks = [
@@ -49,7 +49,7 @@ class _Rows:
                 values=np.ascontiguousarray(values, dtype=np.float64), samples=samples, components=components,
                 properties=properties,
             )
-            for _, _, samples, components, properties, values in blocks
+            for _, samples, components, properties, values in blocks
         ]
         return metatensor.TensorMap(keys, tensor_blocks)
 
@@ -126,7 +126,7 @@ class ExpansionValues(_Rows):
             for z, rows, samples in self._sample_blocks(metatensor):
                 for a, neighbour in enumerate(self.species):
                     values = self.values[rows, a, :, l * l:(l + 1) ** 2].transpose(0, 2, 1)
-                    blocks.append(((l, 1, z, int(neighbour)), rows, samples, components, properties, values))
+                    blocks.append(((l, 1, z, int(neighbour)), samples, components, properties, values))
         return self._tensormap(["o3_lambda", "o3_sigma", "center_type", "neighbor_type"], blocks)
 
 
@@ -216,7 +216,7 @@ class InvariantValues(_Rows):
         blocks = []
         for z, rows, samples in self._sample_blocks(metatensor):
             for pair, properties, values, names in _pair_blocks(self.values[rows], labels, self.label_names, self.symmetric):
-                blocks.append(((z,) + pair, rows, samples, [], metatensor.Labels(names, properties.astype(np.int32)), values))
+                blocks.append(((z,) + pair, samples, [], metatensor.Labels(names, properties.astype(np.int32)), values))
         return self._tensormap(["center_type", "neighbor_1_type", "neighbor_2_type"], blocks)
 
 
@@ -284,7 +284,7 @@ class EquivariantValues(_Rows):
                 order = np.lexsort(properties.T[::-1])
                 values = self.values[rows][:, :, columns[order]]
                 key = (lam, self.parity, z) + pair
-                blocks.append((key, rows, samples, components,
+                blocks.append((key, samples, components,
                                metatensor.Labels(property_names, properties[order].astype(np.int32)), values))
         key_names = ["o3_lambda", "o3_sigma", "center_type"] + (["neighbor_type"] if one else ["neighbor_1_type", "neighbor_2_type"])
         return self._tensormap(key_names, blocks)

@@ -216,7 +216,7 @@ class LinearModel(RegressorMixin, BaseEstimator):
         if target.kind == "scalar":
             self.blocks_ = None
             return self._fit_rows(frames, target.values, group_labels, checked, key=(0, 1))
-        self.blocks_ = _fit_blocks(self, frames, target, groups)
+        self.blocks_ = _fit_blocks(self, frames, target, group_labels)
         self.species_ = sorted({z for block in self.blocks_.values() for z in block.species_})
         self.n_structures_fit_ = len(frames)
         return self
@@ -415,7 +415,7 @@ class LinearModel(RegressorMixin, BaseEstimator):
 NEGLIGIBLE_BLOCK = 1e-12
 
 
-def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", groups: Any) -> dict:
+def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", group_labels: Optional[np.ndarray]) -> dict:
     """One fitted copy of ``model`` per spherical block of a vector or rank-2
     target, each on the calculators whose features have that block's (λ,
     parity); λ > 0 blocks have no baseline (a constant is not covariant)."""
@@ -452,7 +452,6 @@ def _fit_blocks(model: LinearModel, frames: list, target: "_targets.Target", gro
         block._check_own(len(checked["calculators"]))
         block.fragments_ = model.fragments_
         block._centers = checked["center_species"]
-        group_labels = _targets.read_groups(frames, groups)
         block.target_kind_ = target.kind
         block.blocks_ = None
         fitted[key] = block._fit_rows(frames, blocks[key], group_labels, checked, key=key)
