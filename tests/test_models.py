@@ -282,6 +282,23 @@ def test_solvers_agree_and_chunks_change_nothing():
     np.testing.assert_allclose(cholesky.predict(TEST), svd.predict(TEST), rtol=1e-8)
 
 
+def test_gram_buffer_changes_nothing(monkeypatch):
+    """Rows held back before a Gram update, flushed every few chunks or only
+    at the end, give the same cross-validation errors and weights."""
+    from mslode.models import _solve
+
+    rng = np.random.default_rng(9)
+    y = Y_TRAIN + rng.normal(0.0, 0.5, len(TRAIN))
+    fits = []
+    for rows in (1, 10, 10**9):
+        monkeypatch.setattr(_solve, "GRAM_BUFFER_ROWS", rows)
+        monkeypatch.setattr(_solve, "GRAM_BUFFER_ELEMENTS", 10**12)
+        fits.append(mslode.Ridge([SOAP], alphas=[1e-6, 1e-3, 1.0], cv=3, solver="cholesky", chunk_size=3).fit(TRAIN, y))
+    for fit in fits[1:]:  # the order of the sums changes: round-off of normal equations at α = 1e-6
+        np.testing.assert_allclose(fit.cv_rmse_, fits[0].cv_rmse_, rtol=1e-6)
+        np.testing.assert_allclose(fit.predict(TEST), fits[0].predict(TEST), rtol=1e-6)
+
+
 def test_per_atom_targets():
     values = per_centre(SOAP, TRAIN)
     w = {z: np.random.default_rng(z).normal(size=values.values.shape[1]) for z in SPECIES}

@@ -187,22 +187,47 @@ def _design_path(C: np.ndarray, Z: np.ndarray, y: np.ndarray, penalties: np.ndar
     return mu, beta
 
 
+#: Rows of [C | Z | y] (times their width) held back before a Gram update:
+#: an update of a d × d Gram matrix by k rows costs 2 k d² flops but reads and
+#: writes all d² entries, so small chunks (100 structures against d = 4000
+#: kernel columns) would leave it memory-bound.
+GRAM_BUFFER_ELEMENTS = 2**23
+GRAM_BUFFER_ROWS = 4096
+
+
 class GramProblem(_Problem):
     """Streams: Gram matrices of [C | Z | y] per fold; Cholesky per α."""
 
     def __init__(self, n_folds: int, n_unpenalised: int) -> None:
         super().__init__(n_folds, n_unpenalised)
-        self._grams: Optional[np.ndarray] = None  # (n_folds + 1, d, d)
+        self._grams_: Optional[np.ndarray] = None  # (n_folds + 1, d, d), without the pending rows
+        self._pending: list = []  # (rows of [C | Z | y], their buckets)
+        self._pending_rows = 0
 
     def add(self, C: np.ndarray, Z: np.ndarray, y: np.ndarray, folds: np.ndarray) -> None:
         A = np.concatenate([C, Z, y[:, None]], axis=1)
-        if self._grams is None:
-            self._grams = np.zeros((self.n_folds + 1, A.shape[1], A.shape[1]))
-        bucket = np.where(folds < 0, self.n_folds, folds)
+        if self._grams_ is None:
+            self._grams_ = np.zeros((self.n_folds + 1, A.shape[1], A.shape[1]))
+        self._pending.append((A, np.where(folds < 0, self.n_folds, folds)))
+        self._pending_rows += len(A)
+        self._count(folds)
+        if self._pending_rows >= GRAM_BUFFER_ROWS or self._pending_rows * A.shape[1] >= GRAM_BUFFER_ELEMENTS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        A = np.concatenate([a for a, _ in self._pending])
+        bucket = np.concatenate([b for _, b in self._pending])
+        self._pending, self._pending_rows = [], 0
         for b in np.unique(bucket):
             part = np.ascontiguousarray(A[bucket == b])
-            self._grams[b] += part.T @ part
-        self._count(folds)
+            self._grams_[b] += part.T @ part
+
+    @property
+    def _grams(self) -> np.ndarray:
+        self._flush()
+        return self._grams_
 
     def _gram(self, exclude: Optional[int] = None) -> np.ndarray:
         """Sum of the buckets except ``exclude`` (summed, never subtracted: no cancellation)."""

@@ -48,7 +48,7 @@ def tensorial(A: np.ndarray, B: np.ndarray, scalar: np.ndarray | None, zeta: int
 def polynomial(A: np.ndarray, B: np.ndarray, zeta: int) -> np.ndarray:
     """(Â Bᵀ)^ζ for rows already normalised, (len(A), len(B))."""
     K = A @ B.T
-    return K if zeta == 1 else K**zeta
+    return K if zeta == 1 else np.power(K, zeta, out=K)
 
 
 def check_zeta(zeta: Any, n_kernels: int) -> list:
