@@ -104,6 +104,25 @@ py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, c
     return out;
 }
 
+// (gradient (n_atoms, 3), strain (n_structures, 3, 3)) of Σ cotangent · coefficients
+py::tuple expansion_backward(const mslode::AtomicExpansion& expansion, const Batch& batch, CArray<double> cotangent) {
+    const auto structures = batch.structures();
+    const auto centers = batch.center_list();
+    const auto block = static_cast<py::ssize_t>(expansion.block_size());
+    if (cotangent.size() != static_cast<py::ssize_t>(centers.size()) * block) {
+        throw std::invalid_argument("the cotangent must have one block of " + std::to_string(block) +
+                                    " coefficients per centre (" + std::to_string(centers.size()) + " centres)");
+    }
+    py::array_t<double> gradient({static_cast<py::ssize_t>(batch.types.size()), static_cast<py::ssize_t>(3)});
+    py::array_t<double> strain({static_cast<py::ssize_t>(structures.size()), static_cast<py::ssize_t>(3), static_cast<py::ssize_t>(3)});
+    double* g = gradient.mutable_data();
+    double* e = strain.mutable_data();
+    run_interruptible([&](const mslode::StopCheck& check) {
+        mslode::compute_expansion_backward(expansion, structures, centers, cotangent.data(), g, e, check);
+    });
+    return py::make_tuple(gradient, strain);
+}
+
 mslode::BlockShape block_shape(const mslode::AtomicExpansion& e) {
     return {e.channels().size(), e.max_radial(), e.max_angular()};
 }
@@ -192,7 +211,10 @@ void bind_features(py::module_& m) {
         .def_property_readonly("max_angular", &mslode::AtomicExpansion::max_angular)
         .def_property_readonly("species", [](const mslode::AtomicExpansion& e) { return e.channels().atomic_numbers(); })
         .def("compute", &expansion_values, py::arg("batch"),
-             "Coefficients (n_centers, n_species, max_radial, (max_angular+1)**2).");
+             "Coefficients (n_centers, n_species, max_radial, (max_angular+1)**2).")
+        .def("backward", &expansion_backward, py::arg("batch"), py::arg("cotangent"),
+             "Vector-Jacobian product of compute: for cotangents shaped like its output, (gradient with respect to "
+             "the positions (n_atoms, 3), with respect to a strain of positions and cell (n_structures, 3, 3)).");
 
     py::class_<mslode::DensityExpansion, mslode::AtomicExpansion, std::shared_ptr<mslode::DensityExpansion>>(
         m, "DensityExpansion")

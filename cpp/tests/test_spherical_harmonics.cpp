@@ -294,6 +294,42 @@ void test_non_unit() {
     }
 }
 
+// The gradient of Y_lm(r/|r|) against central differences of compute() at
+// random points of the sphere, up to kL (near the poles too), and its
+// tangency (r · ∇Y = 0: Y does not change along r).
+void test_gradient() {
+    SphericalHarmonics sh(kL);
+    const size_t size = static_cast<size_t>(sh.size());
+    std::vector<double> values(size), gradients(3 * size), reference(size), plus(size), minus(size);
+    const double h = 1e-6;
+    for (int i = 0; i < 40; ++i) {
+        double x, y, z;
+        check::random_unit(x, y, z);
+        if (i == 0) x = y = 1e-9, z = 1.0;  // at a pole
+        const double n = std::sqrt(x * x + y * y + z * z);
+        x /= n, y /= n, z /= n;
+        sh.compute_unit_gradient(x, y, z, values.data(), gradients.data());
+        sh.compute_unit(x, y, z, reference.data());
+        const double u[3] = {x, y, z};
+        for (int a = 0; a < 3; ++a) {
+            double p[3] = {x, y, z}, q[3] = {x, y, z};
+            p[a] += h;
+            q[a] -= h;
+            sh.compute(p[0], p[1], p[2], plus.data());
+            sh.compute(q[0], q[1], q[2], minus.data());
+            for (size_t k = 0; k < size; ++k) {
+                check::close("∂Y/∂r_" + std::to_string(a) + " vs central differences, lm=" + std::to_string(k),
+                             gradients[a * size + k], (plus[k] - minus[k]) / (2 * h), 2e-7);
+            }
+        }
+        for (size_t k = 0; k < size; ++k) {
+            check::close("values of compute_unit_gradient, lm=" + std::to_string(k), values[k], reference[k], 1e-14);
+            const double radial = u[0] * gradients[k] + u[1] * gradients[size + k] + u[2] * gradients[2 * size + k];
+            check::close("r · ∇Y = 0, lm=" + std::to_string(k), radial, 0.0, 1e-11);
+        }
+    }
+}
+
 void test_errors() {
     SphericalHarmonics sh(2);
     std::vector<double> out(static_cast<size_t>(sh.size()));
@@ -337,6 +373,7 @@ int main() {
     test_addition_theorem();
     test_orthonormality();
     test_non_unit();
+    test_gradient();
     test_errors();
     return check::finish("test_spherical_harmonics");
 }

@@ -15,6 +15,8 @@ from . import io, metrics, models, plots, selection
 from .io import load
 from .metrics import LearningCurve, errors_by_group, learning_curve, rmse, rmse_percent
 from .models import Committee, Ridge, SparseKernelRidge
+from ._ase_calculator import Calculator
+from .values import Gradients
 
 __version__ = "0.1.0"
 
@@ -41,7 +43,9 @@ def instruction_set() -> str:
 
 
 __all__ = [
+    "Calculator",
     "DensityExpansion",
+    "Gradients",
     "Equivariants",
     "EquivariantValues",
     "ExpansionValues",

@@ -19,8 +19,8 @@ from . import _core
 from ._calculator import _Calculator, _hyper_parameter
 from ._checks import _check_int
 from ._frames import FrameBatch, Frames, as_frame_list
-from .features import _center_species, _Expansion, _prepare
-from .values import EquivariantValues, InvariantValues
+from .features import _backward, _center_species, _Expansion, _prepare
+from .values import EquivariantValues, Gradients, InvariantValues
 
 #: The values ``reduce`` accepts.
 REDUCTIONS = (None, "structure")
@@ -245,6 +245,64 @@ class Invariants(_FieldPair):
             exponents=(_exponent_of(self.first), _exponent_of(self.second)),
             reduced=reduce,
         )
+
+
+    def backward(
+        self, frames: Frames, cotangent: np.ndarray, *, center_species: Optional[Sequence[int]] = None
+    ) -> Gradients:
+        """Vector–Jacobian product of :meth:`compute` (one row per centre,
+        all features; ``docs/forces.md``).
+
+        Feature k = r_k s_l Σ_m F[p1, l m] G[p2, l m] (s_l = (2l+1)^(-1/2),
+        r_k = √2 off the diagonal of a symmetric set), so its cotangent t_k
+        becomes ∂L/∂F[p1, l m] = Σ_k t_k r_k s_l G[p2, l m] and ∂L/∂G[p2, l m]
+        = Σ_k t_k r_k s_l F[p1, l m], passed on to the expansions' own
+        backward passes (added when F and G are one expansion).
+
+        Parameters
+        ----------
+        frames : ase.Atoms or list of ase.Atoms
+        cotangent : ndarray, (n_centers, n_features)
+            Shaped like ``compute(frames, center_species=...).values``.
+        center_species : list of int, optional
+        """
+        symmetric = self.symmetric
+        if symmetric and not self._one_expansion():
+            raise ValueError("symmetric=True needs the same expansion twice, but first and second now differ")
+        first, second = self.first, self.second
+        same = self._one_expansion()
+        _check_same_max_angular(first, second)
+        batch, channels, centers = _prepare(frames, center_species, [first] if same else [first, second])
+        core_f = first.core(channels[0], first._kinds(batch))
+        core_g = core_f if same else second.core(channels[1], second._kinds(batch))
+        labels = np.asarray(_core.InvariantCoupling(core_f, core_g, symmetric).labels, dtype=np.int64)
+        cotangent = np.asarray(cotangent, dtype=np.float64)
+        if cotangent.shape != (len(centers), len(labels)):
+            raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(len(centers), len(labels))}")
+        core_batch = batch.core_batch(centers)
+        F = core_f.compute(core_batch)
+        G = F if same else core_g.compute(core_batch)
+        n = len(centers)
+        F, G = F.reshape(n, -1, F.shape[-1]), G.reshape(n, -1, G.shape[-1])  # [centre][a n][lm]
+        p1 = labels[:, 0] * core_f.max_radial + labels[:, 1]
+        p2 = labels[:, 2] * core_g.max_radial + labels[:, 3]
+        l = labels[:, 4]
+        scale = 1.0 / np.sqrt(2.0 * l + 1.0)
+        if symmetric:
+            scale = scale * np.where(p1 != p2, np.sqrt(2.0), 1.0)
+        dF, dG = np.zeros_like(F), np.zeros_like(G)
+        for degree in np.unique(l):
+            k = np.flatnonzero(l == degree)
+            W = np.zeros((n, F.shape[1], G.shape[1]))
+            np.add.at(W, (slice(None), p1[k], p2[k]), cotangent[:, k] * scale[k])
+            lm = slice(degree * degree, (degree + 1) ** 2)
+            dF[:, :, lm] += np.einsum("cpq,cqm->cpm", W, G[:, :, lm])
+            dG[:, :, lm] += np.einsum("cpq,cpm->cqm", W, F[:, :, lm])
+        shape_f = (n, len(channels[0]), core_f.max_radial, F.shape[-1])
+        if same:
+            return _backward(core_f, batch, centers, (dF + dG).reshape(shape_f))
+        shape_g = (n, len(channels[1]), core_g.max_radial, G.shape[-1])
+        return _backward(core_f, batch, centers, dF.reshape(shape_f)) + _backward(core_g, batch, centers, dG.reshape(shape_g))
 
 
 class Equivariants(_FieldPair):

@@ -35,7 +35,7 @@ from ._frames import (
     select_centers,
     to_batch,
 )
-from .values import ExpansionValues
+from .values import ExpansionValues, Gradients
 
 __all__ = [
     "DensityExpansion",
@@ -152,6 +152,47 @@ class _Expansion(_Calculator):
             center_species=_center_species(batch, centers),
             species=np.asarray(species, dtype=np.int32),
         )
+
+
+    def backward(
+        self, frames: Frames, cotangent: np.ndarray, *, center_species: Optional[Sequence[int]] = None
+    ) -> Gradients:
+        """Vector–Jacobian product of :meth:`compute` (``docs/forces.md``).
+
+        Parameters
+        ----------
+        frames : ase.Atoms or list of ase.Atoms
+        cotangent : ndarray, shaped like ``compute(frames, center_species=...).values``
+            ∂L/∂c of some scalar L for every coefficient of every centre.
+        center_species : list of int, optional
+            As for :meth:`compute`.
+
+        Returns
+        -------
+        Gradients
+            ∂L/∂r of every atom and ∂L/∂ε of every structure.
+
+        Raises
+        ------
+        ValueError
+            The cotangent does not match the coefficients, or a structure
+            has no gradients here (periodic structures for the potential).
+        """
+        batch, (species,), centers = _prepare(frames, center_species, [self])
+        core = self._core_of(self._state, species, self._kinds(batch))
+        return _backward(core, batch, centers, cotangent)
+
+
+def _backward(core: Any, batch: FrameBatch, centers: np.ndarray, cotangent: np.ndarray) -> Gradients:
+    """The core's backward pass over ``batch`` (its errors as ValueError)."""
+    shape = (len(centers), len(core.species), core.max_radial, (core.max_angular + 1) ** 2)
+    cotangent = np.asarray(cotangent, dtype=np.float64)
+    if cotangent.shape != shape:
+        raise ValueError(f"the cotangent has shape {cotangent.shape}, the coefficients {shape}")
+    if not np.isfinite(cotangent).all():
+        raise ValueError("the cotangent has NaN or infinite entries")
+    positions, strain = core.backward(batch.core_batch(centers), np.ascontiguousarray(cotangent))
+    return Gradients(positions=positions, strain=strain, offsets=np.asarray(batch.offsets, dtype=np.int64))
 
 
 def _channels_for(species: Optional[list[int]], batch: FrameBatch) -> list[int]:

@@ -357,3 +357,37 @@ def concatenate(*blocks: InvariantValues) -> InvariantValues:
         label_names=CONCATENATED_LABEL_NAMES,
         exponents=exponents.pop() if len(exponents) == 1 else None,
     )
+
+
+@dataclass(frozen=True)
+class Gradients:
+    """A vector–Jacobian product of a calculator's output: for cotangents t
+    shaped like its rows, the gradient of Σ t · values with respect to the
+    atom positions and to a homogeneous strain (``docs/forces.md``).
+
+    Attributes
+    ----------
+    positions : ndarray, (n_atoms, 3)
+        ∂/∂r_j of every atom of every structure, the structures one after
+        the other (``offsets``).
+    strain : ndarray, (n_structures, 3, 3)
+        ∂/∂ε_αβ for positions and cell both scaled by 1 + ε (the stress of
+        an energy times the cell's volume); for a finite structure the
+        same sum Σ_pairs g_α r_β, whose symmetric part is zero when the
+        output is rotation invariant.
+    offsets : ndarray of int, (n_structures + 1,)
+        Structure s owns rows ``offsets[s]:offsets[s + 1]`` of ``positions``.
+    """
+
+    positions: np.ndarray
+    strain: np.ndarray
+    offsets: np.ndarray
+
+    def structure(self, index: int) -> np.ndarray:
+        """The (n_atoms, 3) position gradient of structure ``index``."""
+        return self.positions[self.offsets[index] : self.offsets[index + 1]]
+
+    def __add__(self, other: "Gradients") -> "Gradients":
+        if not np.array_equal(self.offsets, other.offsets):
+            raise ValueError("gradients of different structures cannot be added")
+        return Gradients(self.positions + other.positions, self.strain + other.strain, self.offsets)

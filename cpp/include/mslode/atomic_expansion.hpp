@@ -5,12 +5,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "pair_contraction.hpp"
+#include "pair_gradient.hpp"
 #include "spherical_harmonics.hpp"
 #include "structure.hpp"
 
@@ -22,6 +24,36 @@ struct Workspace {
     PairContraction pairs;      // the pairs a centre contracts through radial tables
     PairContraction far_pairs;  // sources beyond a potential's switch (far-field moments)
     std::vector<double> far_moments;
+    PairGradient pair_gradient;  // backward passes
+};
+
+// Where a backward pass puts Σ_k t_k ∂c_k/∂(...) of one centre's block c for
+// a cotangent t: the gradient with respect to atom positions, as
+// contributions (atom, vector) in the order the pairs are visited, and the
+// derivative with respect to a homogeneous strain ε of positions and cell,
+// strain[3 α + β] = ∂/∂ε_αβ = Σ_pairs g_α r_β (g the gradient with respect
+// to the pair vector r). Contributions, not a dense array: a centre touches
+// only its neighbours, and the caller adds them up in an order it controls.
+struct GradientSink {
+    std::vector<int> atoms;
+    std::vector<double> vectors;  // (atoms.size(), 3)
+    std::array<double, 9> strain{};
+
+    void clear() {
+        atoms.clear();
+        vectors.clear();
+        strain.fill(0.0);
+    }
+    // The gradient g with respect to the pair vector r = r_j - r_i (+ image
+    // shift): +g on atom j, -g on the centre i.
+    void add_pair(int center, int j, const double* r, const double* g) {
+        atoms.push_back(j);
+        vectors.insert(vectors.end(), g, g + 3);
+        atoms.push_back(center);
+        vectors.insert(vectors.end(), {-g[0], -g[1], -g[2]});
+        for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b) strain[static_cast<size_t>(3 * a + b)] += g[a] * r[b];
+    }
 };
 
 class AtomicExpansion {
@@ -68,7 +100,32 @@ public:
         expand_center(structure, prepared, center, out, work);
     }
 
+    // Whether backward() is implemented (for structures like `structure`).
+    virtual bool has_gradients(const Structure& /*structure*/) const { return false; }
+
+    // The vector–Jacobian product of centre `center`'s block: Σ_k
+    // cotangent[k] ∂c_k/∂(positions, strain) into `sink` (cleared first);
+    // cotangent has block_size() entries.
+    void backward(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
+                  GradientSink& sink, Workspace& work) const {
+        if (prepared.owner() != this) {
+            throw std::invalid_argument("backward: the prepared data was made by another expansion's prepare()");
+        }
+        if (center < 0 || center >= structure.n_atoms) {
+            throw std::invalid_argument("backward: centre " + std::to_string(center) + " is not an atom of the structure (" +
+                                        std::to_string(structure.n_atoms) + " atoms)");
+        }
+        if (!has_gradients(structure)) throw std::invalid_argument("gradients of this expansion are not available for this structure");
+        sink.clear();
+        backward_center(structure, prepared, center, cotangent, sink, work);
+    }
+
 protected:
+    virtual void backward_center(const Structure& /*structure*/, const Prepared& /*prepared*/, int /*center*/,
+                                 const double* /*cotangent*/, GradientSink& /*sink*/, Workspace& /*work*/) const {
+        throw std::logic_error("backward_center: not implemented for this expansion");
+    }
+
     // What the implementations provide; prepare() and expand() check around them.
     virtual std::unique_ptr<Prepared> prepare_structure(const Structure& structure) const = 0;
     // `prepared` is known to be this expansion's own (a static_cast is safe).

@@ -123,6 +123,58 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     errors.rethrow();
 }
 
+// The vector–Jacobian product of compute_expansion: for cotangents t
+// (centers.size(), block_size()), Σ_c t_c · ∂c_c/∂r into `gradient`
+// (Σ n_atoms, 3: the structures' atoms one after the other) and Σ_c t_c ·
+// ∂c_c/∂ε into `strain` (structures.size(), 9; meaningful for periodic
+// structures, whose cell strains with the atoms). Centres run in parallel,
+// each into its own list of contributions; the lists are added in centre
+// order, so the result does not depend on the threads.
+inline void compute_expansion_backward(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
+                                       const std::vector<Center>& centers, const double* cotangent, double* gradient,
+                                       double* strain, const StopCheck& stop_check = {}) {
+    detail::check_centers(structures, centers);
+    for (size_t s = 0; s < structures.size(); ++s) {
+        if (!expansion.has_gradients(structures[s])) {
+            throw std::invalid_argument("structure " + std::to_string(s) + ": gradients of this expansion are not available for it");
+        }
+    }
+    StopFlag stop(stop_check);
+    const auto prepared = detail::prepare_all(expansion, structures, stop);
+    const long long n = static_cast<long long>(centers.size());
+    const size_t block = static_cast<size_t>(expansion.block_size());
+    std::vector<GradientSink> sinks(static_cast<size_t>(n));
+    FirstError errors;
+#pragma omp parallel
+    {
+        Workspace scratch;
+#pragma omp for schedule(dynamic, 16)
+        for (long long c = 0; c < n; ++c) {
+            if (errors.failed() || stop.stopped()) continue;
+            const Center& center = centers[static_cast<size_t>(c)];
+            errors.run([&] {
+                expansion.backward(structures[static_cast<size_t>(center.structure)],
+                                   *prepared[static_cast<size_t>(center.structure)], center.atom,
+                                   cotangent + static_cast<size_t>(c) * block, sinks[static_cast<size_t>(c)], scratch);
+            });
+        }
+    }
+    stop.finish();
+    errors.rethrow();
+    std::vector<size_t> offsets(structures.size() + 1, 0);
+    for (size_t s = 0; s < structures.size(); ++s) offsets[s + 1] = offsets[s] + static_cast<size_t>(structures[s].n_atoms);
+    std::fill(gradient, gradient + 3 * offsets.back(), 0.0);
+    std::fill(strain, strain + 9 * structures.size(), 0.0);
+    for (long long c = 0; c < n; ++c) {
+        const GradientSink& sink = sinks[static_cast<size_t>(c)];
+        const size_t s = static_cast<size_t>(centers[static_cast<size_t>(c)].structure);
+        double* g = gradient + 3 * offsets[s];
+        for (size_t k = 0; k < sink.atoms.size(); ++k)
+            for (int a = 0; a < 3; ++a) g[3 * static_cast<size_t>(sink.atoms[k]) + a] += sink.vectors[3 * k + a];
+        for (int k = 0; k < 9; ++k) strain[9 * s + k] += sink.strain[static_cast<size_t>(k)];
+    }
+}
+
 // Per-structure sums instead of one row per centre: centre c adds its output
 // to row (structure, block_of_center[c]) of an (n_structures, blocks,
 // output_size) array. Centres must come grouped by structure (as

@@ -88,6 +88,26 @@ private:
         pairs.contract(hypers_.max_radial, harmonics_, radial_, out);
     }
 
+    bool has_gradients(const Structure& /*structure*/) const override { return true; }
+
+    // The same neighbours as expand_center (the centre's own Gaussian does not move).
+    void backward_center(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
+                         GradientSink& sink, Workspace& work) const override {
+        const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
+        const size_t channel_block = static_cast<size_t>(hypers_.max_radial * lm_size(hypers_.max_angular));
+        cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
+            const int a = channels_(structure.types[j]);
+            if (a < 0) return;
+            double fc = 0.0, dfc = 0.0;
+            smooth_cutoff(std::sqrt(d2), hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
+            if (fc == 0.0) return;
+            const double r[3] = {dx, dy, dz};
+            double g[3];
+            work.pair_gradient.gradient(radial_, harmonics_, hypers_.max_radial, cotangent + a * channel_block, r, fc, dfc, g);
+            sink.add_pair(center, j, r, g);
+        });
+    }
+
     static DensityHypers validated(const DensityHypers& h) {
         check_basis_hypers(h);
         if (!(h.cutoff_width >= 0.0 && h.cutoff_width <= h.cutoff)) throw std::invalid_argument("cutoff_width must be in [0, cutoff]");

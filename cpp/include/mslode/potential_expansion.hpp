@@ -211,6 +211,29 @@ private:
         }
     }
 
+    // Finite structures only, for now: the periodic path's mesh has no backward pass yet.
+    bool has_gradients(const Structure& structure) const override { return !structure.periodic(); }
+
+    // Every other source of every channel, each pair through the table's
+    // scalar lookup (spline or far-field series): O(N) per centre.
+    void backward_center(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
+                         GradientSink& sink, Workspace& work) const override {
+        const auto& sources = static_cast<const PreparedSources&>(prepared);
+        const size_t channel_block = static_cast<size_t>(hypers_.max_radial * lm_size(hypers_.max_angular));
+        const double* ri = structure.position(center);
+        for (int a = 0; a < channels_.size(); ++a) {
+            for (int k = sources.start[static_cast<size_t>(a)]; k < sources.start[static_cast<size_t>(a) + 1]; ++k) {
+                const size_t s = static_cast<size_t>(k);
+                if (sources.atom[s] == center) continue;
+                const double r[3] = {sources.x[s] - ri[0], sources.y[s] - ri[1], sources.z[s] - ri[2]};
+                double g[3];
+                work.pair_gradient.gradient(*radial_, harmonics_, hypers_.max_radial, cotangent + a * channel_block, r, 1.0,
+                                            0.0, g);
+                sink.add_pair(center, sources.atom[s], r, g);
+            }
+        }
+    }
+
     static PotentialHypers validated(const PotentialHypers& h) {
         check_basis_hypers(h);
         if (!(h.potential_exponent >= 1.0 && h.potential_exponent <= 6.0)) {

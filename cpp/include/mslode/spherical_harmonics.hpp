@@ -125,6 +125,64 @@ public:
         }
     }
 
+    // Y_lm of the unit vector (x, y, z) and the gradient of Y_lm(r / |r|) at
+    // r = (x, y, z): gradients[α * size() + lm] = ∂Y_lm/∂r_α, tangent to the
+    // sphere (divide by |r| for a vector of another length). The recurrences
+    // of compute_unit define Y on all of R³ as a polynomial P(u); the
+    // gradient is that of P with its radial part removed, (1 - u uᵀ) ∇P.
+    void compute_unit_gradient(double x, double y, double z, double* values, double* gradients) const {
+        const int L = max_angular_;
+        const size_t LM = static_cast<size_t>(size());
+        double* gx = gradients;
+        double* gy = gradients + LM;
+        double* gz = gradients + 2 * LM;
+        // C_m + i S_m = (x + i y)^m; ∂/∂x of it is m (x + i y)^(m-1), ∂/∂y is i m (x + i y)^(m-1)
+        double cos_m = 1.0, sin_m = 0.0, cos_prev = 0.0, sin_prev = 0.0;
+        for (int m = 0; m <= L; ++m) {
+            if (m > 0) {
+                cos_prev = cos_m;
+                sin_prev = sin_m;
+                cos_m = cos_prev * x - sin_prev * y;
+                sin_m = cos_prev * y + sin_prev * x;
+            }
+            double q_prev2 = 0.0, q_prev = double_factorial_[static_cast<size_t>(m)];
+            double dq_prev2 = 0.0, dq_prev = 0.0;  // dq/dz
+            for (int l = m; l <= L; ++l) {
+                const size_t k = static_cast<size_t>(lm_index(l, m));
+                if (l > m) {
+                    const double q = recurrence_a_[k] * z * q_prev - recurrence_b_[k] * q_prev2;
+                    const double dq = recurrence_a_[k] * (q_prev + z * dq_prev) - recurrence_b_[k] * dq_prev2;
+                    q_prev2 = q_prev;
+                    q_prev = q;
+                    dq_prev2 = dq_prev;
+                    dq_prev = dq;
+                }
+                const double nq = norm_[k] * q_prev, ndq = norm_[k] * dq_prev;
+                if (m == 0) {
+                    values[k] = nq;
+                    gx[k] = gy[k] = 0.0;
+                    gz[k] = ndq;
+                } else {
+                    const size_t kn = static_cast<size_t>(lm_index(l, -m));
+                    values[k] = nq * cos_m;
+                    values[kn] = nq * sin_m;
+                    gx[k] = nq * m * cos_prev;
+                    gy[k] = -nq * m * sin_prev;
+                    gz[k] = ndq * cos_m;
+                    gx[kn] = nq * m * sin_prev;
+                    gy[kn] = nq * m * cos_prev;
+                    gz[kn] = ndq * sin_m;
+                }
+            }
+        }
+        for (size_t k = 0; k < LM; ++k) {
+            const double radial = x * gx[k] + y * gy[k] + z * gz[k];
+            gx[k] -= x * radial;
+            gy[k] -= y * radial;
+            gz[k] -= z * radial;
+        }
+    }
+
     // Y_lm of the direction of an arbitrary non-zero vector.
     void compute(double x, double y, double z, double* out) const {
         // r² can overflow (|r| > 1e154) or underflow (|r| < 1e-154): fall back

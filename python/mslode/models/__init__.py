@@ -7,8 +7,9 @@ They follow scikit-learn's estimator protocol (``get_params``,
 pickle-free file (``model.save(path)``, :func:`mslode.load`).
 """
 
+from ._forces import ForcePredictions
 from .committee import Committee, calibration_factor
 from .ridge import Ridge
 from .sparse_krr import SparseKernelRidge
 
-__all__ = ["Committee", "Ridge", "SparseKernelRidge", "calibration_factor"]
+__all__ = ["Committee", "ForcePredictions", "Ridge", "SparseKernelRidge", "calibration_factor"]

@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 
 from .. import tensors
 from ..io import calculator_from_json, calculator_to_json, params_from_json, params_to_json, subset_arrays
-from . import _design, _solve, _targets
+from . import _design, _forces, _solve, _targets
 
 BASELINES = ("auto", "composition", None)
 
@@ -83,6 +83,21 @@ class LinearModel(RegressorMixin, BaseEstimator):
     def _env_rows(self, k: int, features: list) -> np.ndarray:
         """Design columns of centres of central species ``species_[k]``,
         (n, width_k), or (n, 2λ+1, width_k) for a block λ > 0."""
+        raise NotImplementedError
+
+    def _row_widths(self) -> list:
+        """Design columns of each central species (the blocks of ``coef_``)."""
+        raise NotImplementedError
+
+    def _species_coef(self, k: int) -> np.ndarray:
+        widths = self._row_widths()
+        start = int(sum(widths[:k]))
+        return self.coef_[start : start + widths[k]]
+
+    def _row_cotangents(self, k: int, features: list, weights: np.ndarray) -> list:
+        """∂(rows · weights)/∂x per row calculator for centres of species
+        ``species_[k]`` with ``features`` (as :meth:`_env_rows` takes them):
+        one (n, F_c) array each."""
         raise NotImplementedError
 
     def _row_calculators(self) -> tuple[list, list]:
@@ -315,6 +330,33 @@ class LinearModel(RegressorMixin, BaseEstimator):
             return _assemble(self.target_kind_, {key: block.predict(frames) for key, block in self.blocks_.items()})
         out = np.concatenate([Z @ self.coef_ + C @ self.baseline_ for Z, C in self._prediction_rows(frames)])
         return out if self._components == 1 else out.reshape(-1, self._components)
+
+    def predict_forces(self, frames: Any) -> "_forces.ForcePredictions":
+        """Energies, forces F = −∂E/∂r and stress (1/Ω) ∂E/∂ε of a model of
+        one energy per structure (``docs/forces.md``).
+
+        Parameters
+        ----------
+        frames : list of ase.Atoms
+
+        Returns
+        -------
+        ForcePredictions
+            ``energy`` (n_structures,), ``forces`` (a list of (n_atoms, 3)),
+            ``stress`` (n_structures, 3, 3), NaN for finite structures.
+
+        Raises
+        ------
+        ValueError
+            The model predicts a vector, a tensor or per-atom values; a
+            structure has a species unseen in training, or is periodic
+            with a potential among the features (its mesh has no gradients
+            yet).
+        NotImplementedError
+            The features include equivariants, or the model was fitted on
+            fragment differences.
+        """
+        return _forces.predict_forces(self, as_frames(frames))
 
     def _prediction_rows(self, frames: Any) -> Any:
         """The (Z, C) rows of ``frames``, chunk by chunk, after the checks."""

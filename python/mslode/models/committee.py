@@ -237,6 +237,15 @@ class Committee(RegressorMixin, BaseEstimator):
             return mean
         return mean, self.calibration_factor_ * predictions.std(axis=0, ddof=1)
 
+    def predict_forces(self, frames: Any) -> Any:
+        """The members' mean energies, forces and stress, with their
+        calibrated spread (``energy_std``, ``forces_std`` per atom and
+        component, ``stress_std``): see :meth:`Ridge.predict_forces`."""
+        from ._forces import committee_forces
+
+        self._check_fitted()
+        return committee_forces(self.members_, as_frames(frames), float(self.calibration_factor_))
+
     # -- saving -------------------------------------------------------------------
     def save(self, path: Any) -> None:
         """Write the fitted committee to ``path`` (read with :func:`mslode.load`)."""

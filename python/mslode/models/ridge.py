@@ -146,6 +146,13 @@ class Ridge(LinearModel):
     def _env_rows(self, k: int, features: list) -> np.ndarray:
         return np.concatenate(features, axis=-1)
 
+    def _row_widths(self) -> list:
+        return [len(self.coef_) // len(self.species_)] * len(self.species_)
+
+    def _row_cotangents(self, k: int, features: list, weights: np.ndarray) -> list:
+        ends = np.cumsum([f.shape[-1] for f in features])
+        return [np.broadcast_to(weights[end - f.shape[-1] : end], f.shape) for f, end in zip(features, ends)]
+
     def _candidates(self, problem: Any) -> list:
         rms = problem.column_rms()
         # columns that are zero up to round-off (by symmetry, e.g. l = 1 around a centrosymmetric centre)

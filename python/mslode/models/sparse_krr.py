@@ -299,6 +299,35 @@ class SparseKernelRidge(LinearModel):
         rows = [self._scaled(c, values) for c, values in enumerate(features)]
         return np.concatenate([self._kernel(c, rows, self.active_[k]) for c in range(len(self.zeta_))], axis=-1)
 
+    def _row_widths(self) -> list:
+        return [sum(self._width(active, c) for c in range(len(self.zeta_))) for active in self.active_]
+
+    def _row_cotangents(self, k: int, features: list, weights: np.ndarray) -> list:
+        """∂/∂x of Σ_m w_m k(x, m): for x̂ = x/|x| and κ_m = x̂ · m̂,
+        (1 − x̂ x̂ᵀ) Σ_m w_m ζ κ_m^(ζ−1) m̂ / |x|; unnormalised kernels on
+        x/s, Σ_m w_m ζ κ_m^(ζ−1) m / s; explicit kernels w / s."""
+        out, start = [], 0
+        for c, zeta in enumerate(self.zeta_):
+            width = self._width(self.active_[k], c)
+            w, start = weights[start : start + width], start + width
+            x = features[c]
+            if self._explicit(c):
+                out.append(np.broadcast_to(w / self.feature_scale_[c], x.shape))
+                continue
+            active = self.active_[k][c]
+            if not self._is_normalized(c):
+                kappa = (x / self.feature_scale_[c]) @ active.T
+                out.append(((w * zeta * kappa ** (zeta - 1)) @ active) / self.feature_scale_[c])
+                continue
+            norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+            safe = np.where(norms > 0, norms, 1.0)[:, None]
+            unit = x / safe
+            kappa = unit @ active.T
+            g = (w * zeta * kappa ** (zeta - 1)) @ active
+            g = (g - np.einsum("ij,ij->i", g, unit)[:, None] * unit) / safe
+            out.append(np.where(norms[:, None] > 0, g, 0.0))
+        return out
+
     def _block_params(self, indices: list) -> dict:
         params = super()._block_params(indices)
         if np.ndim(self.zeta) == 1:

@@ -1,0 +1,118 @@
+"""Forces and stress of a fitted energy model by the chain rule
+(``docs/forces.md``).
+
+A model predicts E(A) = Σ_k Σ_{i∈A, species k} r_k(x_i) · coef_k + baseline,
+with r_k the design row of a centre (its features for :class:`Ridge`, its
+kernel row for :class:`SparseKernelRidge`) and x_i its features under every
+row calculator. The model gives t_i = ∂E/∂x_i per centre and calculator
+(``_row_cotangents``), the calculators turn them into ∂E/∂r and ∂E/∂ε
+(their ``backward``), with the model's weights contracted first: no
+derivative of a feature with respect to a position is ever stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from ..values import Gradients
+from . import _design
+
+
+@dataclass(frozen=True)
+class ForcePredictions:
+    """Energies and their derivatives for some structures.
+
+    Attributes
+    ----------
+    energy : ndarray, (n_structures,)
+        As :meth:`predict` gives them.
+    forces : list of ndarray, (n_atoms, 3) each
+        F = −∂E/∂r.
+    stress : ndarray, (n_structures, 3, 3)
+        σ = (1/Ω) ∂E/∂ε for a strain ε of positions and cell (ASE's
+        convention); NaN for a structure with no periodic direction.
+    energy_std, forces_std, stress_std : optional
+        From a :class:`Committee`: its calibrated spread of each (α times
+        the members' standard deviation, component by component); None
+        otherwise.
+    """
+
+    energy: np.ndarray
+    forces: list
+    stress: np.ndarray
+    energy_std: Optional[np.ndarray] = None
+    forces_std: Optional[list] = None
+    stress_std: Optional[np.ndarray] = None
+
+
+def committee_forces(members: list, frames: list, alpha: float) -> ForcePredictions:
+    """Mean of the members' predictions and α times their spread."""
+    each = [predict_forces(member, frames) for member in members]
+    energy = np.stack([e.energy for e in each])
+    stress = np.stack([e.stress for e in each])
+    forces = [np.stack([e.forces[s] for e in each]) for s in range(len(frames))]
+    return ForcePredictions(
+        energy=energy.mean(axis=0),
+        forces=[f.mean(axis=0) for f in forces],
+        stress=stress.mean(axis=0),
+        energy_std=alpha * energy.std(axis=0, ddof=1),
+        forces_std=[alpha * f.std(axis=0, ddof=1) for f in forces],
+        stress_std=alpha * stress.std(axis=0, ddof=1),
+    )
+
+
+def feature_backward(calculator: Any, frames: list, cotangent: np.ndarray, center_species: Any) -> Gradients:
+    """The backward pass of a calculator for cotangents of the per-centre
+    rows a model reads (:func:`_design.atomic_features`, invariant rows)."""
+    if _design._is_expansion(calculator):
+        # its ν = 1 invariants: the l = 0 coefficients
+        values = calculator.compute(frames, center_species=center_species).values
+        full = np.zeros_like(values)
+        full[:, :, :, 0] = cotangent.reshape(values.shape[:3])
+        return calculator.backward(frames, full, center_species=center_species)
+    if not hasattr(calculator, "backward") or hasattr(calculator, "lambda_"):
+        raise NotImplementedError(f"forces through {calculator!r} are not available: use Invariants or expansions")
+    return calculator.backward(frames, cotangent, center_species=center_species)
+
+
+def check_energy_model(model: Any) -> None:
+    """Forces need a fitted model of a scalar per structure."""
+    model._check_fitted()
+    name = type(model).__name__
+    if model.blocks_ is not None or model._components != 1:
+        raise ValueError(f"{name}: forces need a model of a scalar (an energy), this one predicts a {model.target_kind_}")
+    if model.per_atom:
+        raise ValueError(f"{name}: forces need a model of one energy per structure, not per_atom=True")
+    if model.fragments is not None:
+        raise NotImplementedError(f"{name}: forces of a model fitted on fragment differences are not available")
+
+
+def predict_forces(model: Any, frames: list) -> ForcePredictions:
+    """Energies, forces and stress of ``frames`` (see :class:`ForcePredictions`)."""
+    check_energy_model(model)
+    energy = model.predict(frames)  # after the checks of species and structures
+    calculators, _ = model._row_calculators()
+    forces, stress = [], np.full((len(frames), 3, 3), np.nan)
+    for part in _design.chunks(len(frames), model.chunk_size):
+        chunk = frames[part]
+        env = _design.environments(calculators, chunk, model._centers, None, 1)
+        cotangents = [np.zeros_like(f) for f in env.features]
+        for k, _ in enumerate(model.species_):
+            mask = env.species == model.species_[k]
+            if not mask.any():
+                continue
+            rows = model._row_cotangents(k, [f[mask] for f in env.features], model._species_coef(k))
+            for c, t in enumerate(rows):
+                cotangents[c][mask] = t
+        total = None
+        for calculator, t in zip(calculators, cotangents):
+            g = feature_backward(calculator, chunk, t, model._centers)
+            total = g if total is None else total + g
+        for s, frame in enumerate(chunk):
+            forces.append(-total.structure(s))
+            if frame.pbc.any():
+                stress[part.start + s] = total.strain[s] / abs(frame.get_volume())
+    return ForcePredictions(energy=energy, forces=forces, stress=stress)
