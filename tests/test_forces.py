@@ -124,6 +124,37 @@ def test_invariants_backward_periodic_density():
     check_backward(mslode.Invariants(RHO, RHO), small_cell(rng), rng, strain=True)
 
 
+def periodic_cell(rng: np.random.Generator, pbc=True) -> ase.Atoms:
+    cell = np.array([[5.2, 0.3, 0.1], [0.2, 5.5, -0.2], [0.1, 0.4, 5.9]])
+    while True:
+        atoms = ase.Atoms("CH4O", scaled_positions=rng.uniform(0, 1, (6, 3)), cell=cell, pbc=True)
+        if atoms.get_all_distances(mic=True)[np.triu_indices(6, 1)].min() > 0.8:
+            return atoms
+
+
+@pytest.mark.parametrize("exponent", [1, 2, 6])
+def test_periodic_potential_backward(exponent):
+    """Short-range pairs, the mesh (read-off and charges), the background
+    (p ≤ 3) or the k = 0 term (p > 3): positions and strain."""
+    rng = np.random.default_rng(20 + exponent)
+    V = mslode.PotentialExpansion(cutoff=3.5, gaussian_width=0.4, max_radial=4, max_angular=3, species=[1, 6, 8],
+                                  potential_exponent=exponent)
+    check_backward(V, periodic_cell(rng), rng, strain=True)
+
+
+def test_slab_dipole_correction_backward():
+    """The correction's field depends on every atom's height; its strain
+    derivative is not available (NaN)."""
+    rng = np.random.default_rng(24)
+    cell = np.array([[5.2, 0.3, 0.0], [0.2, 5.5, 0.0], [0.0, 0.0, 16.0]])
+    atoms = ase.Atoms("CH4O", positions=rng.uniform(0, 1, (6, 3)) * [5, 5, 3] + [0, 0, 6], cell=cell,
+                      pbc=[True, True, False])
+    V = mslode.PotentialExpansion(cutoff=3.5, gaussian_width=0.4, max_radial=4, max_angular=3, species=[1, 6, 8],
+                                  slab_dipole_correction=True)
+    check_backward(V, atoms, rng)
+    assert np.isnan(V.backward(atoms, np.ones_like(V.compute(atoms).values)).strain).all()
+
+
 def test_backward_checks_its_input():
     rng = np.random.default_rng(5)
     atoms = molecule(rng)
@@ -134,9 +165,6 @@ def test_backward_checks_its_input():
         RHO.backward(atoms, np.full_like(values, np.nan))
     with pytest.raises(ValueError, match="cotangent has shape"):
         mslode.Invariants(RHO, RHO).backward(atoms, np.zeros((len(atoms), 3)))
-    cell = small_cell(rng)
-    with pytest.raises(ValueError, match="gradients of this expansion are not available"):
-        V.backward(cell, np.zeros_like(V.compute(cell).values))
 
 
 # -- models ---------------------------------------------------------------------------
@@ -220,6 +248,30 @@ def test_stress_is_the_strain_derivative():
     np.testing.assert_allclose(voigt, out.stress[0].ravel()[[0, 4, 8, 5, 2, 1]])
 
 
+def test_periodic_potential_model_forces_and_stress(training):
+    """ρ⊗V on a periodic cell: mesh and short-range parts through the model;
+    with the slab dipole correction the stress is not available."""
+    frames, y = training
+    rng = np.random.default_rng(25)
+    model = mslode.Ridge([mslode.Invariants(RHO, V)], alphas=1e-3).fit(frames, y)
+    atoms = periodic_cell(rng)
+    out = model.predict_forces([atoms])
+    expected = -position_differences(lambda f: model.predict([f])[0], atoms)
+    np.testing.assert_allclose(out.forces[0], expected, atol=1e-7 * np.abs(expected).max())
+    expected = strain_differences(lambda f: model.predict([f])[0], atoms) / atoms.get_volume()
+    np.testing.assert_allclose(out.stress[0], expected, atol=1e-7 * np.abs(expected).max())
+    slab = atoms.copy()
+    slab.set_cell(np.array([[5.2, 0.3, 0.0], [0.2, 5.5, 0.0], [0.0, 0.0, 16.0]]), scale_atoms=False)
+    slab.pbc = [True, True, False]
+    slab.positions[:, 2] = rng.uniform(6, 9, len(slab))
+    corrected_v = mslode.PotentialExpansion(**{**V.get_params(), "slab_dipole_correction": True})
+    corrected = mslode.Ridge([mslode.Invariants(RHO, corrected_v)], alphas=1e-3).fit(frames, y)
+    slab.calc = mslode.Calculator(corrected)
+    slab.get_forces()
+    with pytest.raises(PropertyNotImplementedError, match="slab dipole"):
+        slab.get_stress()
+
+
 def test_committee_forces():
     rng = np.random.default_rng(10)
     frames = [molecule(rng) for _ in range(40)]
@@ -252,9 +304,6 @@ def test_models_refuse_forces_they_cannot_give(training):
     with pytest.raises(NotImplementedError, match="forces through"):
         lam0.predict_forces(frames[:1])
     with_v = mslode.Ridge([mslode.Invariants(RHO, V)]).fit(frames, y)
-    box = ase.Atoms("CH4O", positions=frames[0].positions + 5.0, cell=[10, 10, 10], pbc=True)
-    with pytest.raises(ValueError, match="not available"):
-        with_v.predict_forces([box])
     atoms = frames[0].copy()
     atoms.calc = mslode.Calculator(with_v)
     with pytest.raises(PropertyNotImplementedError):

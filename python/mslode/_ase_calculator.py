@@ -53,8 +53,10 @@ class Calculator(_AseCalculator):
         out = self.model.predict_forces([frame])
         energy = float(out.energy[0])
         self.results = {"energy": energy, "free_energy": energy, "forces": np.array(out.forces[0])}
-        if self.atoms.pbc.any():
-            stress = out.stress[0]
+        stress = out.stress[0]
+        if "stress" in properties and np.isnan(stress).any():
+            raise PropertyNotImplementedError("the stress of a potential with the slab dipole correction is not available")
+        if np.isfinite(stress).all():
             # Voigt order xx, yy, zz, yz, xz, xy, as ASE stores it
             self.results["stress"] = np.array([stress[0, 0], stress[1, 1], stress[2, 2],
                                                stress[1, 2], stress[0, 2], stress[0, 1]])

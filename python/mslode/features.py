@@ -170,13 +170,14 @@ class _Expansion(_Calculator):
         Returns
         -------
         Gradients
-            ∂L/∂r of every atom and ∂L/∂ε of every structure.
+            ∂L/∂r of every atom and ∂L/∂ε of every structure (NaN for a
+            potential with the slab dipole correction, whose strain
+            derivative is not available).
 
         Raises
         ------
         ValueError
-            The cotangent does not match the coefficients, or a structure
-            has no gradients here (periodic structures for the potential).
+            The cotangent does not match the coefficients (or holds NaN).
         """
         batch, (species,), centers = _prepare(frames, center_species, [self])
         core = self._core_of(self._state, species, self._kinds(batch))

@@ -120,6 +120,18 @@ public:
         backward_center(structure, prepared, center, cotangent, sink, work);
     }
 
+    // Terms of the backward pass that couple every centre to every atom at
+    // once (a periodic potential's mesh), run once per structure after the
+    // centres' own: `cotangents` dense (n_atoms × block_size(), zero rows
+    // for atoms that are not centres), added to `gradient` (n_atoms × 3) and
+    // `strain` (9). Returns false when the strain derivative is not
+    // available for this structure.
+    virtual bool has_structure_backward(const Structure& /*structure*/) const { return false; }
+    virtual bool backward_structure(const Structure& /*structure*/, const Prepared& /*prepared*/,
+                                    const double* /*cotangents*/, double* /*gradient*/, double* /*strain*/) const {
+        return true;
+    }
+
 protected:
     virtual void backward_center(const Structure& /*structure*/, const Prepared& /*prepared*/, int /*center*/,
                                  const double* /*cotangent*/, GradientSink& /*sink*/, Workspace& /*work*/) const {

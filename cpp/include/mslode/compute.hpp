@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -129,7 +130,9 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
 // ∂c_c/∂ε into `strain` (structures.size(), 9; meaningful for periodic
 // structures, whose cell strains with the atoms). Centres run in parallel,
 // each into its own list of contributions; the lists are added in centre
-// order, so the result does not depend on the threads.
+// order, so the result does not depend on the threads (but for a periodic
+// potential's mesh part, see mesh_potential_backward). A strain derivative
+// that is not available (a periodic potential) is NaN.
 inline void compute_expansion_backward(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
                                        const std::vector<Center>& centers, const double* cotangent, double* gradient,
                                        double* strain, const StopCheck& stop_check = {}) {
@@ -172,6 +175,23 @@ inline void compute_expansion_backward(const AtomicExpansion& expansion, const s
         for (size_t k = 0; k < sink.atoms.size(); ++k)
             for (int a = 0; a < 3; ++a) g[3 * static_cast<size_t>(sink.atoms[k]) + a] += sink.vectors[3 * k + a];
         for (int k = 0; k < 9; ++k) strain[9 * s + k] += sink.strain[static_cast<size_t>(k)];
+    }
+    std::vector<double> dense;
+    for (size_t s = 0; s < structures.size(); ++s) {
+        const Structure& structure = structures[s];
+        if (!expansion.has_structure_backward(structure)) continue;
+        dense.assign(static_cast<size_t>(structure.n_atoms) * block, 0.0);
+        bool any = false;
+        for (long long c = 0; c < n; ++c) {
+            const Center& center = centers[static_cast<size_t>(c)];
+            if (static_cast<size_t>(center.structure) != s) continue;
+            std::copy_n(cotangent + static_cast<size_t>(c) * block, block, &dense[static_cast<size_t>(center.atom) * block]);
+            any = true;
+        }
+        if (!any) continue;
+        if (!expansion.backward_structure(structure, *prepared[s], dense.data(), gradient + 3 * offsets[s], strain + 9 * s)) {
+            std::fill(strain + 9 * s, strain + 9 * s + 9, std::nan(""));
+        }
     }
 }
 

@@ -21,6 +21,10 @@
 
 #include <fftw3.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include <Eigen/Dense>
 #include <algorithm>
 #include <array>
@@ -37,6 +41,7 @@
 #include "radial_spline.hpp"
 #include "range_separation.hpp"
 #include "spherical_harmonics.hpp"
+#include "parallel.hpp"
 #include "structure.hpp"
 
 namespace mslode {
@@ -124,7 +129,7 @@ public:
 
     double k_max() const { return k_max_; }
     int width() const { return max_radial_ * (max_angular_ + 1); }
-    void evaluate(double k, double* values) const { spline_.evaluate(k, values, nullptr); }
+    void evaluate(double k, double* values, double* derivatives = nullptr) const { spline_.evaluate(k, values, derivatives); }
 
 private:
     void transform(const GtoBasis& basis, double k, double* values, double* derivatives) const {
@@ -393,120 +398,279 @@ inline double mesh_bytes(const MeshShape& shape, int channels, int max_radial, i
     return half * per_point + threads * (8.0 * real + 16.0 * half);
 }
 
+namespace detail {
+
+// Cardinal B-spline weights and their derivatives with respect to the mesh
+// coordinate: M_P'(x) = M_{P-1}(x) - M_{P-1}(x - 1).
+inline void bspline_derivatives(int P, double t, double* dw) {
+    double lower[32];
+    bspline_weights(P - 1, t, lower);  // M_{P-1}(t + q), q < P - 1
+    for (int q = 0; q < P; ++q) dw[q] = (q < P - 1 ? lower[q] : 0.0) - (q > 0 ? lower[q - 1] : 0.0);
+}
+
+// The B-spline stencils of every atom: per direction the P mesh indices
+// (wrapped once here, not in the loops) and their weights (and, when
+// `derivatives` is non-null, the weights' derivatives along the mesh
+// coordinate u_α = K_α f_α).
+struct MeshStencils {
+    int order = 0;
+    std::vector<size_t> index;                // [atom][α][q]
+    std::vector<double> weights, derivatives;  // [atom][α][q]
+
+    MeshStencils(const Structure& structure, const Eigen::Matrix3d& inverse, const std::array<int, 3>& K, int P,
+                 bool with_derivatives)
+        : order(P) {
+        const size_t stencil = 3 * static_cast<size_t>(P), n = static_cast<size_t>(structure.n_atoms);
+        index.resize(n * stencil);
+        weights.resize(n * stencil);
+        if (with_derivatives) derivatives.resize(n * stencil);
+        for (int i = 0; i < structure.n_atoms; ++i) {
+            const Eigen::RowVector3d r(structure.position(i)[0], structure.position(i)[1], structure.position(i)[2]);
+            const Eigen::RowVector3d f = r * inverse;
+            for (int a = 0; a < 3; ++a) {
+                const int k = K[static_cast<size_t>(a)];
+                double u = (f[a] - std::floor(f[a])) * k;
+                if (u >= k) u = 0.0;
+                const double g = std::floor(u);
+                const size_t at = static_cast<size_t>(i) * stencil + static_cast<size_t>(a * P);
+                bspline_weights(P, u - g, &weights[at]);
+                if (with_derivatives) bspline_derivatives(P, u - g, &derivatives[at]);
+                for (int q = 0; q < P; ++q) index[at + static_cast<size_t>(q)] = static_cast<size_t>(((static_cast<int>(g) - q) % k + k) % k);
+            }
+        }
+    }
+    const size_t* indices(int atom) const { return &index[static_cast<size_t>(atom) * 3 * static_cast<size_t>(order)]; }
+    const double* weights_of(int atom) const { return &weights[static_cast<size_t>(atom) * 3 * static_cast<size_t>(order)]; }
+    const double* derivatives_of(int atom) const { return &derivatives[static_cast<size_t>(atom) * 3 * static_cast<size_t>(order)]; }
+};
+
+// Σ_x W(x) F_b(x) for B interleaved fields F (field[point * B + b]) and a
+// stencil's product weights W = w0 w1 w2, into sum[B]; `w` the weights of
+// the three directions, each P long (derivative weights in one direction
+// give the derivative along it).
+template <int B>
+inline void read_off(const double* F, const std::array<int, 3>& K, int P, const size_t* g, const double* w0,
+                     const double* w1, const double* w2, double* sum) {
+    for (int b = 0; b < B; ++b) sum[b] = 0.0;
+    for (int q0 = 0; q0 < P; ++q0) {
+        double plane[B] = {};
+        for (int q1 = 0; q1 < P; ++q1) {
+            const double* row = F + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]) * B;
+            double partial[B] = {};
+            for (int q2 = 0; q2 < P; ++q2) {
+                const double* v = row + g[2 * P + q2] * B;
+                const double weight = w2[q2];
+                for (int b = 0; b < B; ++b) partial[b] += weight * v[b];
+            }
+            for (int b = 0; b < B; ++b) plane[b] += w1[q1] * partial[b];
+        }
+        for (int b = 0; b < B; ++b) sum[b] += w0[q0] * plane[b];
+    }
+}
+
+// value × W(x) added to the mesh q (one real field) at a stencil.
+inline void spread(double* q, const std::array<int, 3>& K, int P, const size_t* g, const double* w, double value) {
+    for (int q0 = 0; q0 < P; ++q0) {
+        for (int q1 = 0; q1 < P; ++q1) {
+            double* row = q + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]);
+            const double w01 = value * w[q0] * w[P + q1];
+            for (int q2 = 0; q2 < P; ++q2) row[g[2 * P + q2]] += w01 * w[2 * P + q2];
+        }
+    }
+}
+
+// The k-space factor of field (a, n, l, m) at every frequency of the half
+// spectrum: G(k) = (4π/Ω) φ̂_s(k) |b(k)|² H_nl(|k|) Y_lm(k̂) i^l, stored as
+// radial[(l N + n) half + m] = (4π/Ω) φ̂_s |b|² H_nl and angular[lm half + m] = Y_lm.
+struct MeshKernel {
+    std::vector<double> radial, angular;
+    std::vector<int> l_of;  // by lm
+
+    // With `with_derivatives`, also what the strain derivative needs:
+    // slope[(l N + n) half + m] = (4π/Ω) |b|² d(φ̂_s H_nl)/d|k|,
+    // gradient[(c LM + lm) half + m] = ∂Y_lm(k̂)/∂k_c (tangent, over |k|) and k[c half + m].
+    std::vector<double> slope, gradient, k_vectors;
+
+    MeshKernel(const PeriodicPotentialTables& tables, const CellGeometry& cell, const std::array<int, 3>& K,
+               bool with_derivatives = false) {
+        const int N = tables.max_radial(), L = tables.max_angular(), LM = lm_size(L);
+        const int P = tables.hypers().interpolation_order, p = tables.potential_exponent();
+        const double volume = cell.volume, smearing = tables.smearing();
+        const Eigen::Matrix3d& inverse = cell.inverse;
+        const int K2h = K[2] / 2 + 1;
+        const size_t half_size = static_cast<size_t>(K[0]) * static_cast<size_t>(K[1]) * static_cast<size_t>(K2h);
+        const std::vector<double> b0 = bspline_modulus(P, K[0]), b1 = bspline_modulus(P, K[1]), b2 = bspline_modulus(P, K[2]);
+        const int NL = N * (L + 1);
+        radial.resize(half_size * static_cast<size_t>(NL));
+        angular.resize(half_size * static_cast<size_t>(LM));
+        if (with_derivatives) {
+            slope.assign(half_size * static_cast<size_t>(NL), 0.0);
+            gradient.assign(3 * half_size * static_cast<size_t>(LM), 0.0);
+            k_vectors.assign(3 * half_size, 0.0);
+        }
+        l_of.resize(static_cast<size_t>(LM));
+        for (int l = 0; l <= L; ++l)
+            for (int m = -l; m <= l; ++m) l_of[static_cast<size_t>(lm_index(l, m))] = l;
+        const SphericalHarmonics harmonics(L);
+        const BasisHankelTable& hankel = tables.hankel();
+#pragma omp parallel
+        {
+            std::vector<double> h(static_cast<size_t>(NL)), y(static_cast<size_t>(LM));
+            std::vector<double> dh(static_cast<size_t>(NL)), dy(3 * static_cast<size_t>(LM));
+#pragma omp for schedule(static)
+            for (int i0 = 0; i0 < K[0]; ++i0) {
+                const int m0 = i0 <= K[0] / 2 ? i0 : i0 - K[0];
+                for (int i1 = 0; i1 < K[1]; ++i1) {
+                    const int m1 = i1 <= K[1] / 2 ? i1 : i1 - K[1];
+                    for (int i2 = 0; i2 < K2h; ++i2) {
+                        const size_t m = (static_cast<size_t>(i0) * static_cast<size_t>(K[1]) + static_cast<size_t>(i1)) * static_cast<size_t>(K2h) + static_cast<size_t>(i2);
+                        // k = 2π (m0 b0 + m1 b1 + m2 b2), b_α the columns of the inverse lattice
+                        const Eigen::Vector3d k = 2.0 * M_PI * (m0 * inverse.col(0) + m1 * inverse.col(1) + i2 * inverse.col(2));
+                        const double kn = k.norm();
+                        double base = 0.0;
+                        if (kn == 0.0) {
+                            if (p > 3) base = 4.0 * M_PI / volume * potential_fourier(p, smearing, 0.0);
+                        } else if (kn < hankel.k_max()) {
+                            base = 4.0 * M_PI / volume * potential_fourier(p, smearing, kn) * b0[static_cast<size_t>(i0)] *
+                                   b1[static_cast<size_t>(i1)] * b2[static_cast<size_t>(i2)];
+                        }
+                        if (base != 0.0) {
+                            hankel.evaluate(kn, h.data());
+                            if (kn > 0.0) harmonics.compute_unit(k[0] / kn, k[1] / kn, k[2] / kn, y.data());
+                            else harmonics.compute_unit(0.0, 0.0, 1.0, y.data());
+                        } else {
+                            std::fill(h.begin(), h.end(), 0.0);
+                            std::fill(y.begin(), y.end(), 0.0);
+                        }
+                        for (int ln = 0; ln < NL; ++ln) radial[static_cast<size_t>(ln) * half_size + m] = base * h[static_cast<size_t>(ln)];
+                        for (int lm = 0; lm < LM; ++lm) angular[static_cast<size_t>(lm) * half_size + m] = y[static_cast<size_t>(lm)];
+                        if (!with_derivatives || base == 0.0 || kn == 0.0) continue;  // k = 0: no direction, no slope term
+                        for (int c = 0; c < 3; ++c) k_vectors[static_cast<size_t>(c) * half_size + m] = k[c];
+                        hankel.evaluate(kn, h.data(), dh.data());
+                        harmonics.compute_unit_gradient(k[0] / kn, k[1] / kn, k[2] / kn, y.data(), dy.data());
+                        // base = (4π/Ω) φ̂ |b|²: its slope is base × φ̂'/φ̂
+                        const double relative = potential_fourier_derivative(p, smearing, kn) / potential_fourier(p, smearing, kn);
+                        for (int ln = 0; ln < NL; ++ln) {
+                            slope[static_cast<size_t>(ln) * half_size + m] =
+                                base * (relative * h[static_cast<size_t>(ln)] + dh[static_cast<size_t>(ln)]);
+                        }
+                        for (size_t c = 0; c < 3 * static_cast<size_t>(LM); ++c) gradient[c * half_size + m] = dy[c] / kn;
+                    }
+                }
+            }
+        }
+    }
+
+    // ∂/∂ε of Σ_k G_f(k) q(k) conj(d(k)) over the full spectrum (from the
+    // half: weight 2 except the planes k_2 = 0 and K_2/2), added to
+    // strain[9]: under a strain, k → (1+ε)^(-T) k and Ω → (1 + tr ε) Ω while
+    // the mesh (fractional) coordinates stay, so ∂G/∂ε_αβ = -δ_αβ G -
+    // k_α ∂G/∂k_β.
+    void add_strain(int N, int n, int lm, const fftw_complex* q, const fftw_complex* d, const std::array<int, 3>& K,
+                    double* strain) const {
+        const int l = l_of[static_cast<size_t>(lm)], LM = static_cast<int>(l_of.size());
+        const int K2h = K[2] / 2 + 1;
+        const size_t half_size = static_cast<size_t>(K[0]) * static_cast<size_t>(K[1]) * static_cast<size_t>(K2h);
+        const double* hr = &radial[static_cast<size_t>(l * N + n) * half_size];
+        const double* hs = &slope[static_cast<size_t>(l * N + n) * half_size];
+        const double* ya = &angular[static_cast<size_t>(lm) * half_size];
+        const double* gy[3];
+        const double* kv[3];
+        for (int c = 0; c < 3; ++c) {
+            gy[c] = &gradient[(static_cast<size_t>(c * LM + lm)) * half_size];
+            kv[c] = &k_vectors[static_cast<size_t>(c) * half_size];
+        }
+        double value = 0.0, s[9] = {};
+        for (size_t m = 0; m < half_size; ++m) {
+            const int i2 = static_cast<int>(m % static_cast<size_t>(K2h));
+            const double weight = (i2 == 0 || (K[2] % 2 == 0 && i2 == K[2] / 2)) ? 1.0 : 2.0;
+            // Re[i^l q conj(d)]
+            const double re = q[m][0] * d[m][0] + q[m][1] * d[m][1], im = q[m][1] * d[m][0] - q[m][0] * d[m][1];
+            const double z = weight * ((l % 4 == 0) ? re : (l % 4 == 1) ? -im : (l % 4 == 2) ? -re : im);
+            if (z == 0.0 || hr[m] == 0.0) continue;
+            value += z * hr[m] * ya[m];
+            const double kn = std::sqrt(kv[0][m] * kv[0][m] + kv[1][m] * kv[1][m] + kv[2][m] * kv[2][m]);
+            if (kn == 0.0) continue;
+            double dg[3];
+            for (int c = 0; c < 3; ++c) dg[c] = hs[m] * ya[m] * kv[c][m] / kn + hr[m] * gy[c][m];
+            for (int a = 0; a < 3; ++a)
+                for (int b = 0; b < 3; ++b) s[3 * a + b] -= z * kv[a][m] * dg[b];
+        }
+        for (int a = 0; a < 3; ++a) s[4 * a] -= value;
+        for (int k = 0; k < 9; ++k) strain[k] += s[k];
+    }
+
+    // out = conj^parity(G_f) × q over the half spectrum (parity: the adjoint,
+    // conj(G) = (-1)^l G), added to out when `add`.
+    void apply(int N, int n, int lm, const fftw_complex* q, size_t half_size, fftw_complex* out, bool adjoint,
+               bool add) const {
+        const int l = l_of[static_cast<size_t>(lm)];
+        const double* hr = &radial[static_cast<size_t>(l * N + n) * half_size];
+        const double* ya = &angular[static_cast<size_t>(lm) * half_size];
+        // × i^l: 1, i, -1, -i; the adjoint × (-i)^l
+        const int phase = adjoint ? (4 - l % 4) % 4 : l % 4;
+        const double re_sign = (phase == 0) ? 1.0 : (phase == 2 ? -1.0 : 0.0);
+        const double im_sign = (phase == 1) ? 1.0 : (phase == 3 ? -1.0 : 0.0);
+        for (size_t m = 0; m < half_size; ++m) {
+            const double g = hr[m] * ya[m];
+            const double re = g * q[m][0], im = g * q[m][1];
+            const double x = re_sign * re - im_sign * im, y = re_sign * im + im_sign * re;
+            if (add) {
+                out[m][0] += x;
+                out[m][1] += y;
+            } else {
+                out[m][0] = x;
+                out[m][1] = y;
+            }
+        }
+    }
+};
+
+// Structure factors of every channel: the B-spline charges on the mesh, one r2c each.
+inline std::vector<FftwComplex> structure_factors(const Structure& structure, const SpeciesChannels& channels,
+                                                  const MeshStencils& stencils, const std::array<int, 3>& K,
+                                                  const MeshPlans& plans) {
+    const int C = channels.size(), P = stencils.order;
+    const size_t real_size = plans.real_size(), half_size = plans.half_size();
+    std::vector<FftwComplex> charge(static_cast<size_t>(C));
+    for (int a = 0; a < C; ++a) charge[static_cast<size_t>(a)] = fftw_complex_array(half_size);
+    std::vector<FftwReal> meshes(static_cast<size_t>(C));
+    for (int a = 0; a < C; ++a) {
+        meshes[static_cast<size_t>(a)] = fftw_real(real_size);
+        std::fill_n(meshes[static_cast<size_t>(a)].get(), real_size, 0.0);
+    }
+    for (int i = 0; i < structure.n_atoms; ++i) {
+        const int a = channels(structure.types[i]);
+        if (a >= 0) spread(meshes[static_cast<size_t>(a)].get(), K, P, stencils.indices(i), stencils.weights_of(i), 1.0);
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (int a = 0; a < C; ++a) plans.forward(meshes[static_cast<size_t>(a)].get(), charge[static_cast<size_t>(a)].get());
+    return charge;
+}
+
+}  // namespace detail
+
 // Long-range coefficients of every atom of `structure` (its 3-D `cell`): out[i * block +
 // (a * N + n) * LM + lm], block = C N LM. Uses the calling thread's OpenMP
 // team (when not already inside an active parallel region).
 inline void mesh_potential(const PeriodicPotentialTables& tables, const Structure& structure, const CellGeometry& cell,
                            const SpeciesChannels& channels, const MeshShape& shape, std::vector<double>& out) {
     const int C = channels.size(), N = tables.max_radial(), L = tables.max_angular(), LM = lm_size(L);
-    const int P = tables.hypers().interpolation_order, p = tables.potential_exponent();
+    const int P = tables.hypers().interpolation_order;
     const size_t block = static_cast<size_t>(C * N * LM);
     const int n_atoms = structure.n_atoms;
     out.assign(static_cast<size_t>(n_atoms) * block, 0.0);
-
-    const double volume = cell.volume;
-    const Eigen::Matrix3d& inverse = cell.inverse;
     const std::array<int, 3> K = shape.points;
     const auto plans = tables.plans(K);
     const size_t real_size = plans->real_size(), half_size = plans->half_size();
-    const int K2h = K[2] / 2 + 1;
 
-    // B-spline stencils of every atom: per direction the P mesh indices
-    // (wrapped once here, not in the loops) and their weights; in the last
-    // direction the index is pre-multiplied into a flat offset
-    const size_t stencil = 3 * static_cast<size_t>(P);
-    std::vector<size_t> index(static_cast<size_t>(n_atoms) * stencil);
-    std::vector<double> weights(static_cast<size_t>(n_atoms) * stencil);
-    for (int i = 0; i < n_atoms; ++i) {
-        const Eigen::RowVector3d r(structure.position(i)[0], structure.position(i)[1], structure.position(i)[2]);
-        const Eigen::RowVector3d f = r * inverse;
-        for (int a = 0; a < 3; ++a) {
-            const int k = K[static_cast<size_t>(a)];
-            double u = (f[a] - std::floor(f[a])) * k;
-            if (u >= k) u = 0.0;
-            const double g = std::floor(u);
-            const size_t at = static_cast<size_t>(i) * stencil + static_cast<size_t>(a * P);
-            detail::bspline_weights(P, u - g, &weights[at]);
-            for (int q = 0; q < P; ++q) index[at + static_cast<size_t>(q)] = static_cast<size_t>(((static_cast<int>(g) - q) % k + k) % k);
-        }
-    }
-
-    // structure factors: one r2c per channel
-    std::vector<detail::FftwComplex> charge(static_cast<size_t>(C));
-    for (int a = 0; a < C; ++a) charge[static_cast<size_t>(a)] = detail::fftw_complex_array(half_size);
-    {
-        std::vector<detail::FftwReal> meshes(static_cast<size_t>(C));
-        for (int a = 0; a < C; ++a) {
-            meshes[static_cast<size_t>(a)] = detail::fftw_real(real_size);
-            std::fill_n(meshes[static_cast<size_t>(a)].get(), real_size, 0.0);
-        }
-        for (int i = 0; i < n_atoms; ++i) {
-            const int a = channels(structure.types[i]);
-            if (a < 0) continue;
-            double* q = meshes[static_cast<size_t>(a)].get();
-            const size_t* g = &index[static_cast<size_t>(i) * stencil];
-            const double* w = &weights[static_cast<size_t>(i) * stencil];
-            for (int q0 = 0; q0 < P; ++q0) {
-                for (int q1 = 0; q1 < P; ++q1) {
-                    double* row = q + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]);
-                    const double w01 = w[q0] * w[P + q1];
-                    for (int q2 = 0; q2 < P; ++q2) row[g[2 * P + q2]] += w01 * w[2 * P + q2];
-                }
-            }
-        }
-#pragma omp parallel for schedule(dynamic)
-        for (int a = 0; a < C; ++a) plans->forward(meshes[static_cast<size_t>(a)].get(), charge[static_cast<size_t>(a)].get());
-    }
-
-    // per mesh frequency: (4π/Ω) φ̂_s |b|² H_nl(|k|) and Y_lm(k̂)
-    const double smearing = tables.smearing();
-    const std::vector<double> b0 = detail::bspline_modulus(P, K[0]), b1 = detail::bspline_modulus(P, K[1]),
-                              b2 = detail::bspline_modulus(P, K[2]);
-    const int NL = N * (L + 1);
-    std::vector<double> radial(half_size * static_cast<size_t>(NL)), angular(half_size * static_cast<size_t>(LM));
-    const SphericalHarmonics harmonics(L);
-    const BasisHankelTable& hankel = tables.hankel();
-#pragma omp parallel
-    {
-        std::vector<double> h(static_cast<size_t>(NL)), y(static_cast<size_t>(LM));
-#pragma omp for schedule(static)
-        for (int i0 = 0; i0 < K[0]; ++i0) {
-            const int m0 = i0 <= K[0] / 2 ? i0 : i0 - K[0];
-            for (int i1 = 0; i1 < K[1]; ++i1) {
-                const int m1 = i1 <= K[1] / 2 ? i1 : i1 - K[1];
-                for (int i2 = 0; i2 < K2h; ++i2) {
-                    const size_t m = (static_cast<size_t>(i0) * static_cast<size_t>(K[1]) + static_cast<size_t>(i1)) * static_cast<size_t>(K2h) + static_cast<size_t>(i2);
-                    // k = 2π (m0 b0 + m1 b1 + m2 b2), b_α the columns of the inverse lattice
-                    const Eigen::Vector3d k = 2.0 * M_PI * (m0 * inverse.col(0) + m1 * inverse.col(1) + i2 * inverse.col(2));
-                    const double kn = k.norm();
-                    double base = 0.0;
-                    if (kn == 0.0) {
-                        if (p > 3) base = 4.0 * M_PI / volume * potential_fourier(p, smearing, 0.0);
-                    } else if (kn < hankel.k_max()) {
-                        base = 4.0 * M_PI / volume * potential_fourier(p, smearing, kn) * b0[static_cast<size_t>(i0)] *
-                               b1[static_cast<size_t>(i1)] * b2[static_cast<size_t>(i2)];
-                    }
-                    if (base != 0.0) {
-                        hankel.evaluate(kn, h.data());
-                        if (kn > 0.0) harmonics.compute_unit(k[0] / kn, k[1] / kn, k[2] / kn, y.data());
-                        else harmonics.compute_unit(0.0, 0.0, 1.0, y.data());
-                    } else {
-                        std::fill(h.begin(), h.end(), 0.0);
-                        std::fill(y.begin(), y.end(), 0.0);
-                    }
-                    for (int ln = 0; ln < NL; ++ln) radial[static_cast<size_t>(ln) * half_size + m] = base * h[static_cast<size_t>(ln)];
-                    for (int lm = 0; lm < LM; ++lm) angular[static_cast<size_t>(lm) * half_size + m] = y[static_cast<size_t>(lm)];
-                }
-            }
-        }
-    }
+    const detail::MeshStencils stencils(structure, cell.inverse, K, P, false);
+    const auto charge = detail::structure_factors(structure, channels, stencils, K, *plans);
+    const detail::MeshKernel kernel(tables, cell, K);
 
     // one c2r per (a, n, l, m), in batches of B fields, read off at every atom
     constexpr int B = MeshPlans::kFieldBatch;
     const int fields = C * N * LM, batches = (fields + B - 1) / B;
-    std::vector<int> l_of(static_cast<size_t>(LM));
-    for (int l = 0; l <= L; ++l)
-        for (int m = -l; m <= l; ++m) l_of[static_cast<size_t>(lm_index(l, m))] = l;
     FirstError errors;
 #pragma omp parallel
     {
@@ -526,46 +690,170 @@ inline void mesh_potential(const PeriodicPotentialTables& tables, const Structur
                     std::fill_n(&x[0][0], 2 * half_size, 0.0);
                     continue;
                 }
-                const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM, l = l_of[static_cast<size_t>(lm)];
-                const double* hr = &radial[static_cast<size_t>(l * N + n) * half_size];
-                const double* ya = &angular[static_cast<size_t>(lm) * half_size];
-                const fftw_complex* q = charge[static_cast<size_t>(a)].get();
-                // × i^l: 1, i, -1, -i
-                const double re_sign = (l % 4 == 0) ? 1.0 : (l % 4 == 2 ? -1.0 : 0.0);
-                const double im_sign = (l % 4 == 1) ? 1.0 : (l % 4 == 3 ? -1.0 : 0.0);
-                for (size_t m = 0; m < half_size; ++m) {
-                    const double g = hr[m] * ya[m];
-                    const double re = g * q[m][0], im = g * q[m][1];
-                    x[m][0] = re_sign * re - im_sign * im;
-                    x[m][1] = re_sign * im + im_sign * re;
-                }
+                const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM;
+                kernel.apply(N, n, lm, charge[static_cast<size_t>(a)].get(), half_size, x, false, false);
             }
             plans->backward(spectra.get(), field.get());
-            const double* F = field.get();
             for (int i = 0; i < n_atoms; ++i) {
-                const size_t* g = &index[static_cast<size_t>(i) * stencil];
-                const double* w = &weights[static_cast<size_t>(i) * stencil];
-                double sum[B] = {};
-                for (int q0 = 0; q0 < P; ++q0) {
-                    double plane[B] = {};
-                    for (int q1 = 0; q1 < P; ++q1) {
-                        const double* row = F + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]) * B;
-                        double partial[B] = {};
-                        for (int q2 = 0; q2 < P; ++q2) {
-                            const double* v = row + g[2 * P + q2] * B;
-                            const double w2 = w[2 * P + q2];
-                            for (int b = 0; b < B; ++b) partial[b] += w2 * v[b];
-                        }
-                        for (int b = 0; b < B; ++b) plane[b] += w[P + q1] * partial[b];
-                    }
-                    for (int b = 0; b < B; ++b) sum[b] += w[q0] * plane[b];
-                }
+                const size_t* g = stencils.indices(i);
+                const double* w = stencils.weights_of(i);
+                double sum[B];
+                detail::read_off<B>(field.get(), K, P, g, w, w + P, w + 2 * P, sum);
                 double* o = &out[static_cast<size_t>(i) * block];
                 for (int b = 0; b < B && batch * B + b < fields; ++b) o[batch * B + b] = sum[b];
             }
         }
     }
     errors.rethrow();
+}
+
+// The backward pass of mesh_potential for positions: for cotangents t
+// (n_atoms × block, the layout of `out` there), adds ∂(Σ t · out)/∂r_i to
+// gradient[3 i + β]. Two dependencies: the read-off at atom i (derivative
+// weights on the same fields) and the charges of every atom j (their
+// adjoint: the cotangents spread on the mesh, one r2c per field, ×
+// conj(G_f) summed per channel, one c2r per channel, read off with
+// derivative weights). The channel sums are made per thread and added in
+// thread order, so this part depends on the number of threads at round-off.
+// The strain derivative of the same sum (the mesh coordinates fixed,
+// MeshKernel::add_strain) is added to strain[9].
+inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const Structure& structure,
+                                    const CellGeometry& cell, const SpeciesChannels& channels, const MeshShape& shape,
+                                    const double* cotangent, double* gradient, double* strain) {
+    const int C = channels.size(), N = tables.max_radial(), L = tables.max_angular(), LM = lm_size(L);
+    const int P = tables.hypers().interpolation_order;
+    const size_t block = static_cast<size_t>(C * N * LM);
+    const int n_atoms = structure.n_atoms;
+    const std::array<int, 3> K = shape.points;
+    const auto plans = tables.plans(K);
+    const size_t real_size = plans->real_size(), half_size = plans->half_size();
+
+    const detail::MeshStencils stencils(structure, cell.inverse, K, P, true);
+    const auto charge = detail::structure_factors(structure, channels, stencils, K, *plans);
+    const detail::MeshKernel kernel(tables, cell, K, true);
+    // ∂u_α/∂r_β = K_α inverse(β, α)
+    Eigen::Matrix3d to_positions;
+    for (int a = 0; a < 3; ++a) to_positions.col(a) = K[static_cast<size_t>(a)] * cell.inverse.col(a);
+
+    constexpr int B = MeshPlans::kFieldBatch;
+    const int fields = C * N * LM, batches = (fields + B - 1) / B;
+    // read-off part, per batch (added in batch order below)
+    std::vector<double> read_gradient(static_cast<size_t>(batches) * static_cast<size_t>(n_atoms) * 3, 0.0);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    std::vector<detail::FftwComplex> adjoint(static_cast<size_t>(threads) * static_cast<size_t>(C));
+    std::vector<double> thread_strain(static_cast<size_t>(threads) * 9, 0.0);
+    for (auto& x : adjoint) {
+        x = detail::fftw_complex_array(half_size);
+        std::fill_n(&x[0][0], 2 * half_size, 0.0);
+    }
+    FirstError errors;
+#pragma omp parallel num_threads(threads)
+    {
+        int thread = 0;
+#ifdef _OPENMP
+        thread = omp_get_thread_num();
+#endif
+        detail::FftwComplex spectra, spread_spectrum;
+        detail::FftwReal field, spread_mesh;
+        errors.run([&] {
+            spectra = detail::fftw_complex_array(half_size * B);
+            field = detail::fftw_real(real_size * B);
+            spread_spectrum = detail::fftw_complex_array(half_size);
+            spread_mesh = detail::fftw_real(real_size);
+        });
+#pragma omp for schedule(static)
+        for (int batch = 0; batch < batches; ++batch) {
+            if (errors.failed()) continue;
+            for (int b = 0; b < B; ++b) {
+                fftw_complex* x = spectra.get() + static_cast<size_t>(b) * half_size;
+                const int f = batch * B + b;
+                if (f >= fields) {
+                    std::fill_n(&x[0][0], 2 * half_size, 0.0);
+                    continue;
+                }
+                const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM;
+                kernel.apply(N, n, lm, charge[static_cast<size_t>(a)].get(), half_size, x, false, false);
+                // the adjoint of the charges: spread t_i[f], r2c, × conj(G_f), into the channel's sum
+                std::fill_n(spread_mesh.get(), real_size, 0.0);
+                bool any = false;
+                for (int i = 0; i < n_atoms; ++i) {
+                    const double t = cotangent[static_cast<size_t>(i) * block + static_cast<size_t>(f)];
+                    if (t == 0.0) continue;
+                    any = true;
+                    detail::spread(spread_mesh.get(), K, P, stencils.indices(i), stencils.weights_of(i), t);
+                }
+                if (any) {
+                    plans->forward(spread_mesh.get(), spread_spectrum.get());
+                    kernel.apply(N, n, lm, spread_spectrum.get(), half_size,
+                                 adjoint[static_cast<size_t>(thread * C + a)].get(), true, true);
+                    kernel.add_strain(N, n, lm, charge[static_cast<size_t>(a)].get(), spread_spectrum.get(), K,
+                                      &thread_strain[static_cast<size_t>(thread) * 9]);
+                }
+            }
+            plans->backward(spectra.get(), field.get());
+            for (int i = 0; i < n_atoms; ++i) {
+                const double* t = &cotangent[static_cast<size_t>(i) * block + static_cast<size_t>(batch * B)];
+                const size_t* g = stencils.indices(i);
+                const double* w = stencils.weights_of(i);
+                const double* dw = stencils.derivatives_of(i);
+                double du[3] = {0.0, 0.0, 0.0};
+                for (int a = 0; a < 3; ++a) {
+                    double sum[B];
+                    detail::read_off<B>(field.get(), K, P, g, a == 0 ? dw : w, a == 1 ? dw + P : w + P,
+                                        a == 2 ? dw + 2 * P : w + 2 * P, sum);
+                    for (int b = 0; b < B && batch * B + b < fields; ++b) du[a] += t[b] * sum[b];
+                }
+                double* out = &read_gradient[(static_cast<size_t>(batch) * static_cast<size_t>(n_atoms) + static_cast<size_t>(i)) * 3];
+                for (int beta = 0; beta < 3; ++beta)
+                    out[beta] = to_positions(beta, 0) * du[0] + to_positions(beta, 1) * du[1] + to_positions(beta, 2) * du[2];
+            }
+        }
+    }
+    errors.rethrow();
+    for (int thread = 0; thread < threads; ++thread)
+        for (int k = 0; k < 9; ++k) strain[k] += thread_strain[static_cast<size_t>(thread) * 9 + static_cast<size_t>(k)];
+    for (int batch = 0; batch < batches; ++batch)
+        for (size_t k = 0; k < static_cast<size_t>(n_atoms) * 3; ++k)
+            gradient[k] += read_gradient[static_cast<size_t>(batch) * static_cast<size_t>(n_atoms) * 3 + k];
+
+    // the charges' part: Ψ_a = c2r(Σ_f∈a conj(G_f) FFT(spread t_f)), read off with derivative weights
+    auto spectra = detail::fftw_complex_array(half_size * B);
+    auto field = detail::fftw_real(real_size * B);
+    for (int a0 = 0; a0 < C; a0 += B) {
+        for (int b = 0; b < B; ++b) {
+            fftw_complex* x = spectra.get() + static_cast<size_t>(b) * half_size;
+            std::fill_n(&x[0][0], 2 * half_size, 0.0);
+            if (a0 + b >= C) continue;
+            for (int thread = 0; thread < threads; ++thread) {
+                const fftw_complex* y = adjoint[static_cast<size_t>(thread * C + a0 + b)].get();
+                for (size_t m = 0; m < half_size; ++m) {
+                    x[m][0] += y[m][0];
+                    x[m][1] += y[m][1];
+                }
+            }
+        }
+        plans->backward(spectra.get(), field.get());
+        for (int j = 0; j < n_atoms; ++j) {
+            const int a = channels(structure.types[j]);
+            if (a < a0 || a >= a0 + B) continue;
+            const size_t* g = stencils.indices(j);
+            const double* w = stencils.weights_of(j);
+            const double* dw = stencils.derivatives_of(j);
+            double du[3];
+            for (int d = 0; d < 3; ++d) {
+                double sum[B];
+                detail::read_off<B>(field.get(), K, P, g, d == 0 ? dw : w, d == 1 ? dw + P : w + P,
+                                    d == 2 ? dw + 2 * P : w + 2 * P, sum);
+                du[d] = sum[a - a0];
+            }
+            for (int beta = 0; beta < 3; ++beta)
+                gradient[3 * static_cast<size_t>(j) + static_cast<size_t>(beta)] +=
+                    to_positions(beta, 0) * du[0] + to_positions(beta, 1) * du[1] + to_positions(beta, 2) * du[2];
+        }
+    }
 }
 
 }  // namespace mslode

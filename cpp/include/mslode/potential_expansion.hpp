@@ -134,6 +134,7 @@ public:
         std::vector<double> long_range;      // [atom][a][n][lm]
         std::vector<double> channel_offset;  // [a][n][lm], added to every centre
         std::vector<double> dipole_slope;    // [a][n]: × (r_i·n̂ - z0), l = 0 (slab dipole correction)
+        std::vector<double> dipole_field;    // [a]: (4π/Ω) M_a, the correction's field per channel
         std::array<double, 3> normal{};
         double origin = 0.0;
     };
@@ -211,15 +212,29 @@ private:
         }
     }
 
-    // Finite structures only, for now: the periodic path's mesh has no backward pass yet.
-    bool has_gradients(const Structure& structure) const override { return !structure.periodic(); }
+    bool has_gradients(const Structure& /*structure*/) const override { return true; }
+    bool has_structure_backward(const Structure& structure) const override { return structure.periodic(); }
 
-    // Every other source of every channel, each pair through the table's
-    // scalar lookup (spline or far-field series): O(N) per centre.
+    // Finite structures: every other source of every channel, each pair
+    // through the table's scalar lookup (spline or far-field series), O(N)
+    // per centre. Periodic ones: the short-range pairs here, the mesh and
+    // the slab dipole in backward_structure.
     void backward_center(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
                          GradientSink& sink, Workspace& work) const override {
-        const auto& sources = static_cast<const PreparedSources&>(prepared);
         const size_t channel_block = static_cast<size_t>(hypers_.max_radial * lm_size(hypers_.max_angular));
+        if (const auto* periodic = dynamic_cast<const PreparedPeriodic*>(&prepared)) {
+            periodic->cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double) {
+                const int a = channels_(structure.types[j]);
+                if (a < 0) return;
+                const double r[3] = {dx, dy, dz};
+                double g[3];
+                work.pair_gradient.gradient(periodic_->short_range(), harmonics_, hypers_.max_radial,
+                                            cotangent + a * channel_block, r, 1.0, 0.0, g);
+                sink.add_pair(center, j, r, g);
+            });
+            return;
+        }
+        const auto& sources = static_cast<const PreparedSources&>(prepared);
         const double* ri = structure.position(center);
         for (int a = 0; a < channels_.size(); ++a) {
             for (int k = sources.start[static_cast<size_t>(a)]; k < sources.start[static_cast<size_t>(a) + 1]; ++k) {
@@ -231,6 +246,67 @@ private:
                                             0.0, g);
                 sink.add_pair(center, sources.atom[s], r, g);
             }
+        }
+    }
+
+    // The mesh (mesh_potential_backward), the background's constant (∝ 1/Ω:
+    // its strain derivative is -δ_αβ times it) and the slab dipole
+    // correction, whose field depends on every atom's height (its strain
+    // derivative is not available: NaN).
+    bool backward_structure(const Structure& structure, const Prepared& prepared, const double* cotangents,
+                            double* gradient, double* strain) const override {
+        const auto& periodic = static_cast<const PreparedPeriodic&>(prepared);
+        Structure cell3d = structure;
+        cell3d.pbc = {true, true, true};
+        const CellGeometry cell(structure.cell);
+        mesh_potential_backward(*periodic_, cell3d, cell, channels_, periodic.mesh, cotangents, gradient, strain);
+        if (!periodic.dipole_field.empty()) {
+            add_slab_dipole_backward(structure, periodic, cell, cotangents, gradient);
+            return false;
+        }
+        const size_t block = static_cast<size_t>(block_size());
+        double background = 0.0;
+        for (int i = 0; i < structure.n_atoms; ++i)
+            for (size_t k = 0; k < block; ++k) background += cotangents[static_cast<size_t>(i) * block + k] * periodic.channel_offset[k];
+        for (int a = 0; a < 3; ++a) strain[4 * a] -= background;
+        return true;
+    }
+
+    // out[i][(a n 0)] += h_i (4π/Ω) M_a ⟨n00|1⟩ and out[i][(a n 1m)] +=
+    // (4π/Ω) M_a first_moment_n Y_1m(n̂), with h_i = r_i·n̂ - z0 and M_a =
+    // Σ_{j∈a} h_j: both linear in the heights, whose gradient is n̂.
+    void add_slab_dipole_backward(const Structure& structure, const PreparedPeriodic& prepared, const CellGeometry& cell,
+                                  const double* cotangents, double* gradient) const {
+        const int C = channels_.size(), N = hypers_.max_radial, LM = lm_size(hypers_.max_angular);
+        const size_t block = static_cast<size_t>(C * N * LM);
+        std::vector<double> y(static_cast<size_t>(lm_size(1)));
+        SphericalHarmonics(1).compute_unit(prepared.normal[0], prepared.normal[1], prepared.normal[2], y.data());
+        std::vector<double> per_moment(static_cast<size_t>(C), 0.0);  // ∂L/∂M_a
+        for (int i = 0; i < structure.n_atoms; ++i) {
+            const double* r = structure.position(i);
+            const double height = r[0] * prepared.normal[0] + r[1] * prepared.normal[1] + r[2] * prepared.normal[2] - prepared.origin;
+            const double* t = cotangents + static_cast<size_t>(i) * block;
+            double along = 0.0;  // ∂L/∂h_i
+            for (int a = 0; a < C; ++a) {
+                for (int n = 0; n < N; ++n) {
+                    const double t0 = t[(a * N + n) * LM];
+                    along += t0 * prepared.dipole_slope[static_cast<size_t>(a * N + n)];
+                    double moment = height * t0 * periodic_->constant_projection()[static_cast<size_t>(n)];
+                    if (hypers_.max_angular >= 1) {
+                        for (int m = -1; m <= 1; ++m) {
+                            moment += t[(a * N + n) * LM + lm_index(1, m)] * periodic_->first_moment()[static_cast<size_t>(n)] *
+                                      y[static_cast<size_t>(lm_index(1, m))];
+                        }
+                    }
+                    per_moment[static_cast<size_t>(a)] += 4.0 * M_PI / cell.volume * moment;
+                }
+            }
+            for (int c = 0; c < 3; ++c) gradient[3 * i + c] += along * prepared.normal[static_cast<size_t>(c)];
+        }
+        for (int j = 0; j < structure.n_atoms; ++j) {
+            const int a = channels_(structure.types[j]);
+            if (a < 0) continue;
+            for (int c = 0; c < 3; ++c) gradient[3 * j + c] += per_moment[static_cast<size_t>(a)] * prepared.normal[static_cast<size_t>(c)];
         }
     }
 
@@ -346,8 +422,10 @@ private:
         std::vector<double> y(static_cast<size_t>(lm_size(1)));
         SphericalHarmonics(1).compute_unit(normal[0], normal[1], normal[2], y.data());
         prepared.dipole_slope.assign(static_cast<size_t>(C * N), 0.0);
+        prepared.dipole_field.assign(static_cast<size_t>(C), 0.0);
         for (int a = 0; a < C; ++a) {
             const double field = 4.0 * M_PI / volume * moment[static_cast<size_t>(a)];
+            prepared.dipole_field[static_cast<size_t>(a)] = field;
             for (int n = 0; n < N; ++n) {
                 prepared.dipole_slope[static_cast<size_t>(a * N + n)] = field * periodic_->constant_projection()[static_cast<size_t>(n)];
                 if (hypers_.max_angular >= 1) {

@@ -90,6 +90,15 @@ inline double potential_fourier(int p, double s, double k) {
     return prefactor * std::pow(0.5 * k, p - 3) * upper_gamma_half_integer(p, 0.5 * k * k * s * s);
 }
 
+// dφ̂_s/dk (k > 0): the power's (p - 3)/k, and d/dk Γ(α, x) = -x^(α-1) e^{-x} k s²
+// with α = (3 - p)/2, x = k²s²/2.
+inline double potential_fourier_derivative(int p, double s, double k) {
+    const double x = 0.5 * k * k * s * s;
+    const double prefactor = std::pow(M_PI, 1.5) / std::tgamma(0.5 * p);
+    return potential_fourier(p, s, k) * (p - 3) / k -
+           prefactor * std::pow(0.5 * k, p - 3) * std::pow(x, 0.5 * (1 - p)) * std::exp(-x) * k * s * s;
+}
+
 // ∫ (φ_σ - φ_s) d³x = π^{3/2}/Γ(p/2) ∫_{1/2s²}^{1/2σ²} a^{(p-5)/2} da: the
 // short-range part's k = 0 term, which the real-space sum contains and the
 // background convention of p <= 3 removes.

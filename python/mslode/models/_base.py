@@ -343,15 +343,14 @@ class LinearModel(RegressorMixin, BaseEstimator):
         -------
         ForcePredictions
             ``energy`` (n_structures,), ``forces`` (a list of (n_atoms, 3)),
-            ``stress`` (n_structures, 3, 3), NaN for finite structures.
+            ``stress`` (n_structures, 3, 3), NaN for finite structures (and
+            with the slab dipole correction of a potential).
 
         Raises
         ------
         ValueError
-            The model predicts a vector, a tensor or per-atom values; a
-            structure has a species unseen in training, or is periodic
-            with a potential among the features (its mesh has no gradients
-            yet).
+            The model predicts a vector, a tensor or per-atom values, or a
+            structure has a species unseen in training.
         NotImplementedError
             The features include equivariants, or the model was fitted on
             fragment differences.

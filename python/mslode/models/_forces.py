@@ -33,7 +33,8 @@ class ForcePredictions:
         F = −∂E/∂r.
     stress : ndarray, (n_structures, 3, 3)
         σ = (1/Ω) ∂E/∂ε for a strain ε of positions and cell (ASE's
-        convention); NaN for a structure with no periodic direction.
+        convention); NaN for a structure with no periodic direction, and
+        where a potential's slab dipole correction leaves it unavailable.
     energy_std, forces_std, stress_std : optional
         From a :class:`Committee`: its calibrated spread of each (α times
         the members' standard deviation, component by component); None
