@@ -26,7 +26,7 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 #: Guide pages whose ```python blocks are complete programs (in order).
-RUNNABLE_PAGES = ["index.md", "python-api.md", "hyperparameters.md", "periodic.md"]
+RUNNABLE_PAGES = ["index.md", "python-api.md", "hyperparameters.md", "periodic.md", "forces.md"]
 
 _FENCE = re.compile(r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
 

@@ -104,10 +104,45 @@ py::array_t<double> expansion_values(const mslode::AtomicExpansion& expansion, c
     return out;
 }
 
+// A batch prepared by one expansion, for its values and then its backward
+// pass without preparing twice (keeps the batch's arrays and the expansion alive).
+struct PreparedBatch {
+    std::shared_ptr<const mslode::AtomicExpansion> expansion;
+    Batch batch;
+    std::vector<mslode::Structure> structures;
+    std::vector<mslode::Center> centers;
+    mslode::PreparedStructures prepared;
+};
+
+std::shared_ptr<PreparedBatch> prepare_batch(std::shared_ptr<mslode::AtomicExpansion> expansion, const Batch& batch) {
+    auto out = std::make_shared<PreparedBatch>();
+    out->expansion = expansion;
+    out->batch = batch;
+    out->structures = out->batch.structures();
+    out->centers = out->batch.center_list();
+    run_interruptible([&](const mslode::StopCheck& check) {
+        out->prepared = mslode::prepare_structures(*expansion, out->structures, check);
+    });
+    return out;
+}
+
+py::array_t<double> prepared_values(const PreparedBatch& p) {
+    const mslode::AtomicExpansion& e = *p.expansion;
+    py::array_t<double> out({static_cast<py::ssize_t>(p.centers.size()), static_cast<py::ssize_t>(e.channels().size()),
+                             static_cast<py::ssize_t>(e.max_radial()), static_cast<py::ssize_t>(mslode::lm_size(e.max_angular()))});
+    double* o = out.mutable_data();
+    run_interruptible([&](const mslode::StopCheck& check) {
+        mslode::compute_expansion(e, p.structures, p.centers, p.prepared, o, check);
+    });
+    return out;
+}
+
 // (gradient (n_atoms, 3), strain (n_structures, 3, 3)) of Σ cotangent · coefficients
-py::tuple expansion_backward(const mslode::AtomicExpansion& expansion, const Batch& batch, CArray<double> cotangent) {
-    const auto structures = batch.structures();
-    const auto centers = batch.center_list();
+py::tuple prepared_backward(const PreparedBatch& p, CArray<double> cotangent) {
+    const mslode::AtomicExpansion& expansion = *p.expansion;
+    const auto& structures = p.structures;
+    const auto& centers = p.centers;
+    const Batch& batch = p.batch;
     const auto block = static_cast<py::ssize_t>(expansion.block_size());
     if (cotangent.size() != static_cast<py::ssize_t>(centers.size()) * block) {
         throw std::invalid_argument("the cotangent must have one block of " + std::to_string(block) +
@@ -118,7 +153,7 @@ py::tuple expansion_backward(const mslode::AtomicExpansion& expansion, const Bat
     double* g = gradient.mutable_data();
     double* e = strain.mutable_data();
     run_interruptible([&](const mslode::StopCheck& check) {
-        mslode::compute_expansion_backward(expansion, structures, centers, cotangent.data(), g, e, check);
+        mslode::compute_expansion_backward(expansion, structures, centers, p.prepared, cotangent.data(), g, e, check);
     });
     return py::make_tuple(gradient, strain);
 }
@@ -212,7 +247,14 @@ void bind_features(py::module_& m) {
         .def_property_readonly("species", [](const mslode::AtomicExpansion& e) { return e.channels().atomic_numbers(); })
         .def("compute", &expansion_values, py::arg("batch"),
              "Coefficients (n_centers, n_species, max_radial, (max_angular+1)**2).")
-        .def("backward", &expansion_backward, py::arg("batch"), py::arg("cotangent"),
+        .def("prepare", &prepare_batch, py::arg("batch"),
+             "The structures of a batch prepared once (cell lists, a periodic potential's mesh part), for compute() "
+             "and backward() of the same centres.");
+
+    py::class_<PreparedBatch, std::shared_ptr<PreparedBatch>>(m, "PreparedBatch",
+                                                              "A batch prepared by one expansion.")
+        .def("compute", &prepared_values, "Coefficients (n_centers, n_species, max_radial, (max_angular+1)**2).")
+        .def("backward", &prepared_backward, py::arg("cotangent"),
              "Vector-Jacobian product of compute: for cotangents shaped like its output, (gradient with respect to "
              "the positions (n_atoms, 3), with respect to a strain of positions and cell (n_structures, 3, 3)).");
 

@@ -19,7 +19,7 @@ from . import _core
 from ._calculator import _Calculator, _hyper_parameter
 from ._checks import _check_int
 from ._frames import FrameBatch, Frames, as_frame_list
-from .features import _backward, _center_species, _Expansion, _prepare
+from .features import _backward, _center_species, _Expansion, _prepare, _row_info
 from .values import EquivariantValues, Gradients, InvariantValues
 
 #: The values ``reduce`` accepts.
@@ -266,6 +266,14 @@ class Invariants(_FieldPair):
             Shaped like ``compute(frames, center_species=...).values``.
         center_species : list of int, optional
         """
+        return self._linearize(frames, center_species)[1](cotangent)
+
+    def _linearize(self, frames: Frames, center_species: Optional[Sequence[int]]) -> tuple:
+        """(features, pullback, rows): the per-centre features as
+        :meth:`compute` gives them (up to round-off: made here from the two
+        expansions' coefficients, which the pullback reuses), the function
+        from their cotangent to :class:`Gradients`, and (structure, central
+        species) of each row."""
         symmetric = self.symmetric
         if symmetric and not self._one_expansion():
             raise ValueError("symmetric=True needs the same expansion twice, but first and second now differ")
@@ -276,13 +284,13 @@ class Invariants(_FieldPair):
         core_f = first.core(channels[0], first._kinds(batch))
         core_g = core_f if same else second.core(channels[1], second._kinds(batch))
         labels = np.asarray(_core.InvariantCoupling(core_f, core_g, symmetric).labels, dtype=np.int64)
-        cotangent = np.asarray(cotangent, dtype=np.float64)
-        if cotangent.shape != (len(centers), len(labels)):
-            raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(len(centers), len(labels))}")
         core_batch = batch.core_batch(centers)
-        F = core_f.compute(core_batch)
-        G = F if same else core_g.compute(core_batch)
+        prepared_f = core_f.prepare(core_batch)
+        prepared_g = prepared_f if same else core_g.prepare(core_batch)
+        F = prepared_f.compute()
+        G = F if same else prepared_g.compute()
         n = len(centers)
+        shape_f, shape_g = F.shape, G.shape
         F, G = F.reshape(n, -1, F.shape[-1]), G.reshape(n, -1, G.shape[-1])  # [centre][a n][lm]
         p1 = labels[:, 0] * core_f.max_radial + labels[:, 1]
         p2 = labels[:, 2] * core_g.max_radial + labels[:, 3]
@@ -290,19 +298,29 @@ class Invariants(_FieldPair):
         scale = 1.0 / np.sqrt(2.0 * l + 1.0)
         if symmetric:
             scale = scale * np.where(p1 != p2, np.sqrt(2.0), 1.0)
-        dF, dG = np.zeros_like(F), np.zeros_like(G)
-        for degree in np.unique(l):
-            k = np.flatnonzero(l == degree)
-            W = np.zeros((n, F.shape[1], G.shape[1]))
-            np.add.at(W, (slice(None), p1[k], p2[k]), cotangent[:, k] * scale[k])
-            lm = slice(degree * degree, (degree + 1) ** 2)
-            dF[:, :, lm] += np.einsum("cpq,cqm->cpm", W, G[:, :, lm])
-            dG[:, :, lm] += np.einsum("cpq,cpm->cqm", W, F[:, :, lm])
-        shape_f = (n, len(channels[0]), core_f.max_radial, F.shape[-1])
-        if same:
-            return _backward(core_f, batch, centers, (dF + dG).reshape(shape_f))
-        shape_g = (n, len(channels[1]), core_g.max_radial, G.shape[-1])
-        return _backward(core_f, batch, centers, dF.reshape(shape_f)) + _backward(core_g, batch, centers, dG.reshape(shape_g))
+        degrees = [(degree, np.flatnonzero(l == degree), slice(degree * degree, (degree + 1) ** 2)) for degree in np.unique(l)]
+        features = np.empty((n, len(labels)))
+        for degree, k, lm in degrees:
+            products = np.einsum("cpm,cqm->cpq", F[:, :, lm], G[:, :, lm])
+            features[:, k] = products[:, p1[k], p2[k]] * scale[k]
+
+        def pullback(cotangent: np.ndarray) -> Gradients:
+            cotangent = np.asarray(cotangent, dtype=np.float64)
+            if cotangent.shape != (n, len(labels)):
+                raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(n, len(labels))}")
+            dF, dG = np.zeros_like(F), np.zeros_like(G)
+            for degree, k, lm in degrees:
+                W = np.zeros((n, F.shape[1], G.shape[1]))
+                np.add.at(W, (slice(None), p1[k], p2[k]), cotangent[:, k] * scale[k])
+                dF[:, :, lm] += np.einsum("cpq,cqm->cpm", W, G[:, :, lm])
+                dG[:, :, lm] += np.einsum("cpq,cpm->cqm", W, F[:, :, lm])
+            if same:
+                return _backward(prepared_f, batch, shape_f, (dF + dG).reshape(shape_f))
+            return _backward(prepared_f, batch, shape_f, dF.reshape(shape_f)) + _backward(
+                prepared_g, batch, shape_g, dG.reshape(shape_g)
+            )
+
+        return features, pullback, _row_info(batch, centers)
 
 
 class Equivariants(_FieldPair):

@@ -179,20 +179,31 @@ class _Expansion(_Calculator):
         ValueError
             The cotangent does not match the coefficients (or holds NaN).
         """
+        return self._linearize(frames, center_species)[1](cotangent)
+
+    def _linearize(self, frames: Frames, center_species: Optional[Sequence[int]]) -> tuple:
+        """(coefficients, pullback, rows): as :meth:`compute` gives them, the
+        function from their cotangent to :class:`Gradients`, and (structure,
+        centre species) of each row."""
         batch, (species,), centers = _prepare(frames, center_species, [self])
-        core = self._core_of(self._state, species, self._kinds(batch))
-        return _backward(core, batch, centers, cotangent)
+        prepared = self._core_of(self._state, species, self._kinds(batch)).prepare(batch.core_batch(centers))
+        values = prepared.compute()
+        return values, lambda cotangent: _backward(prepared, batch, values.shape, cotangent), _row_info(batch, centers)
 
 
-def _backward(core: Any, batch: FrameBatch, centers: np.ndarray, cotangent: np.ndarray) -> Gradients:
-    """The core's backward pass over ``batch`` (its errors as ValueError)."""
-    shape = (len(centers), len(core.species), core.max_radial, (core.max_angular + 1) ** 2)
+def _row_info(batch: FrameBatch, centers: np.ndarray) -> tuple:
+    """(structure, central species) of each row of a per-centre result."""
+    return centers[:, 0].astype(np.int64), _center_species(batch, centers).astype(np.int64)
+
+
+def _backward(prepared: Any, batch: FrameBatch, shape: tuple, cotangent: np.ndarray) -> Gradients:
+    """The backward pass of a prepared batch whose coefficients have ``shape``."""
     cotangent = np.asarray(cotangent, dtype=np.float64)
-    if cotangent.shape != shape:
-        raise ValueError(f"the cotangent has shape {cotangent.shape}, the coefficients {shape}")
+    if cotangent.shape != tuple(shape):
+        raise ValueError(f"the cotangent has shape {cotangent.shape}, the coefficients {tuple(shape)}")
     if not np.isfinite(cotangent).all():
         raise ValueError("the cotangent has NaN or infinite entries")
-    positions, strain = core.backward(batch.core_batch(centers), np.ascontiguousarray(cotangent))
+    positions, strain = prepared.backward(np.ascontiguousarray(cotangent))
     return Gradients(positions=positions, strain=strain, offsets=np.asarray(batch.offsets, dtype=np.int64))
 
 

@@ -28,31 +28,23 @@ struct Workspace {
 };
 
 // Where a backward pass puts Σ_k t_k ∂c_k/∂(...) of one centre's block c for
-// a cotangent t: the gradient with respect to atom positions, as
-// contributions (atom, vector) in the order the pairs are visited, and the
-// derivative with respect to a homogeneous strain ε of positions and cell,
-// strain[3 α + β] = ∂/∂ε_αβ = Σ_pairs g_α r_β (g the gradient with respect
-// to the pair vector r). Contributions, not a dense array: a centre touches
-// only its neighbours, and the caller adds them up in an order it controls.
+// a cotangent t: the gradient with respect to the positions of the
+// structure's atoms, added to `gradient` (n_atoms × 3, caller-owned: one
+// per thread, added up by the caller), and the derivative with respect to
+// a homogeneous strain ε of positions and cell, strain[3 α + β] += ∂/∂ε_αβ
+// = Σ_pairs g_α r_β (g the gradient with respect to the pair vector r).
 struct GradientSink {
-    std::vector<int> atoms;
-    std::vector<double> vectors;  // (atoms.size(), 3)
-    std::array<double, 9> strain{};
+    double* gradient = nullptr;
+    double* strain = nullptr;
 
-    void clear() {
-        atoms.clear();
-        vectors.clear();
-        strain.fill(0.0);
-    }
     // The gradient g with respect to the pair vector r = r_j - r_i (+ image
     // shift): +g on atom j, -g on the centre i.
-    void add_pair(int center, int j, const double* r, const double* g) {
-        atoms.push_back(j);
-        vectors.insert(vectors.end(), g, g + 3);
-        atoms.push_back(center);
-        vectors.insert(vectors.end(), {-g[0], -g[1], -g[2]});
-        for (int a = 0; a < 3; ++a)
-            for (int b = 0; b < 3; ++b) strain[static_cast<size_t>(3 * a + b)] += g[a] * r[b];
+    void add_pair(int center, int j, const double* r, const double* g) const {
+        for (int a = 0; a < 3; ++a) {
+            gradient[3 * j + a] += g[a];
+            gradient[3 * center + a] -= g[a];
+            for (int b = 0; b < 3; ++b) strain[3 * a + b] += g[a] * r[b];
+        }
     }
 };
 
@@ -104,10 +96,10 @@ public:
     virtual bool has_gradients(const Structure& /*structure*/) const { return false; }
 
     // The vector–Jacobian product of centre `center`'s block: Σ_k
-    // cotangent[k] ∂c_k/∂(positions, strain) into `sink` (cleared first);
-    // cotangent has block_size() entries.
+    // cotangent[k] ∂c_k/∂(positions, strain) added to `sink`; cotangent has
+    // block_size() entries.
     void backward(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
-                  GradientSink& sink, Workspace& work) const {
+                  const GradientSink& sink, Workspace& work) const {
         if (prepared.owner() != this) {
             throw std::invalid_argument("backward: the prepared data was made by another expansion's prepare()");
         }
@@ -116,7 +108,6 @@ public:
                                         std::to_string(structure.n_atoms) + " atoms)");
         }
         if (!has_gradients(structure)) throw std::invalid_argument("gradients of this expansion are not available for this structure");
-        sink.clear();
         backward_center(structure, prepared, center, cotangent, sink, work);
     }
 
@@ -134,7 +125,7 @@ public:
 
 protected:
     virtual void backward_center(const Structure& /*structure*/, const Prepared& /*prepared*/, int /*center*/,
-                                 const double* /*cotangent*/, GradientSink& /*sink*/, Workspace& /*work*/) const {
+                                 const double* /*cotangent*/, const GradientSink& /*sink*/, Workspace& /*work*/) const {
         throw std::logic_error("backward_center: not implemented for this expansion");
     }
 

@@ -97,12 +97,32 @@ inline std::vector<std::unique_ptr<const AtomicExpansion::Prepared>> prepare_all
 // thread skips its remaining centres and the driver throws Cancelled, `out`
 // left partly written.
 
+// Every structure prepared by `expansion` (cell lists, a periodic
+// potential's mesh part): made once, for compute_expansion and
+// compute_expansion_backward on the same structures.
+using PreparedStructures = std::vector<std::unique_ptr<const AtomicExpansion::Prepared>>;
+
+inline PreparedStructures prepare_structures(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
+                                             const StopCheck& stop_check = {}) {
+    StopFlag stop(stop_check);
+    auto prepared = detail::prepare_all(expansion, structures, stop);
+    stop.finish();
+    return prepared;
+}
+
+namespace detail {
+inline void check_prepared(const std::vector<Structure>& structures, const PreparedStructures& prepared) {
+    if (prepared.size() != structures.size()) throw std::invalid_argument("the prepared data is for another batch of structures");
+}
+}  // namespace detail
+
 // out: (centers.size(), expansion.block_size())
 inline void compute_expansion(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
-                              const std::vector<Center>& centers, double* out, const StopCheck& stop_check = {}) {
+                              const std::vector<Center>& centers, const PreparedStructures& prepared, double* out,
+                              const StopCheck& stop_check = {}) {
     detail::check_centers(structures, centers);
+    detail::check_prepared(structures, prepared);
     StopFlag stop(stop_check);
-    const auto prepared = detail::prepare_all(expansion, structures, stop);
     const long long n = static_cast<long long>(centers.size());
     const size_t block = static_cast<size_t>(expansion.block_size());
     FirstError errors;
@@ -124,57 +144,67 @@ inline void compute_expansion(const AtomicExpansion& expansion, const std::vecto
     errors.rethrow();
 }
 
+inline void compute_expansion(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
+                              const std::vector<Center>& centers, double* out, const StopCheck& stop_check = {}) {
+    detail::check_centers(structures, centers);
+    compute_expansion(expansion, structures, centers, prepare_structures(expansion, structures, stop_check), out, stop_check);
+}
+
 // The vector–Jacobian product of compute_expansion: for cotangents t
 // (centers.size(), block_size()), Σ_c t_c · ∂c_c/∂r into `gradient`
 // (Σ n_atoms, 3: the structures' atoms one after the other) and Σ_c t_c ·
 // ∂c_c/∂ε into `strain` (structures.size(), 9; meaningful for periodic
-// structures, whose cell strains with the atoms). Centres run in parallel,
-// each into its own list of contributions; the lists are added in centre
-// order, so the result does not depend on the threads (but for a periodic
-// potential's mesh part, see mesh_potential_backward). A strain derivative
-// that is not available (a periodic potential) is NaN.
+// structures, whose cell strains with the atoms). Centres are split into
+// fixed runs over the threads, each thread adding into its own copy of the
+// output; the copies are added in thread order, so the result is the same
+// bits for a given number of threads (and agrees between thread counts to
+// round-off). A strain derivative that is not available (a periodic
+// potential with the slab dipole correction) is NaN.
 inline void compute_expansion_backward(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
-                                       const std::vector<Center>& centers, const double* cotangent, double* gradient,
-                                       double* strain, const StopCheck& stop_check = {}) {
+                                       const std::vector<Center>& centers, const PreparedStructures& prepared,
+                                       const double* cotangent, double* gradient, double* strain,
+                                       const StopCheck& stop_check = {}) {
     detail::check_centers(structures, centers);
+    detail::check_prepared(structures, prepared);
     for (size_t s = 0; s < structures.size(); ++s) {
         if (!expansion.has_gradients(structures[s])) {
             throw std::invalid_argument("structure " + std::to_string(s) + ": gradients of this expansion are not available for it");
         }
     }
     StopFlag stop(stop_check);
-    const auto prepared = detail::prepare_all(expansion, structures, stop);
     const long long n = static_cast<long long>(centers.size());
     const size_t block = static_cast<size_t>(expansion.block_size());
-    std::vector<GradientSink> sinks(static_cast<size_t>(n));
+    std::vector<size_t> offsets(structures.size() + 1, 0);
+    for (size_t s = 0; s < structures.size(); ++s) offsets[s + 1] = offsets[s] + static_cast<size_t>(structures[s].n_atoms);
+    const size_t width = 3 * offsets.back() + 9 * structures.size();  // gradient, then strain
+    const int threads = team_size();
+    std::vector<std::vector<double>> local(static_cast<size_t>(threads));
     FirstError errors;
-#pragma omp parallel
+#pragma omp parallel num_threads(threads)
     {
+        const int thread = thread_index();
+        errors.run([&] { local[static_cast<size_t>(thread)].assign(width, 0.0); });
         Workspace scratch;
-#pragma omp for schedule(dynamic, 16)
+#pragma omp for schedule(static, 16)
         for (long long c = 0; c < n; ++c) {
             if (errors.failed() || stop.stopped()) continue;
             const Center& center = centers[static_cast<size_t>(c)];
+            const size_t s = static_cast<size_t>(center.structure);
+            double* mine = local[static_cast<size_t>(thread)].data();
+            const GradientSink sink{mine + 3 * offsets[s], mine + 3 * offsets.back() + 9 * s};
             errors.run([&] {
-                expansion.backward(structures[static_cast<size_t>(center.structure)],
-                                   *prepared[static_cast<size_t>(center.structure)], center.atom,
-                                   cotangent + static_cast<size_t>(c) * block, sinks[static_cast<size_t>(c)], scratch);
+                expansion.backward(structures[s], *prepared[s], center.atom, cotangent + static_cast<size_t>(c) * block, sink,
+                                   scratch);
             });
         }
     }
     stop.finish();
     errors.rethrow();
-    std::vector<size_t> offsets(structures.size() + 1, 0);
-    for (size_t s = 0; s < structures.size(); ++s) offsets[s + 1] = offsets[s] + static_cast<size_t>(structures[s].n_atoms);
     std::fill(gradient, gradient + 3 * offsets.back(), 0.0);
     std::fill(strain, strain + 9 * structures.size(), 0.0);
-    for (long long c = 0; c < n; ++c) {
-        const GradientSink& sink = sinks[static_cast<size_t>(c)];
-        const size_t s = static_cast<size_t>(centers[static_cast<size_t>(c)].structure);
-        double* g = gradient + 3 * offsets[s];
-        for (size_t k = 0; k < sink.atoms.size(); ++k)
-            for (int a = 0; a < 3; ++a) g[3 * static_cast<size_t>(sink.atoms[k]) + a] += sink.vectors[3 * k + a];
-        for (int k = 0; k < 9; ++k) strain[9 * s + k] += sink.strain[static_cast<size_t>(k)];
+    for (const auto& mine : local) {
+        for (size_t k = 0; k < 3 * offsets.back(); ++k) gradient[k] += mine[k];
+        for (size_t k = 0; k < 9 * structures.size(); ++k) strain[k] += mine[3 * offsets.back() + k];
     }
     std::vector<double> dense;
     for (size_t s = 0; s < structures.size(); ++s) {
@@ -193,6 +223,14 @@ inline void compute_expansion_backward(const AtomicExpansion& expansion, const s
             std::fill(strain + 9 * s, strain + 9 * s + 9, std::nan(""));
         }
     }
+}
+
+inline void compute_expansion_backward(const AtomicExpansion& expansion, const std::vector<Structure>& structures,
+                                       const std::vector<Center>& centers, const double* cotangent, double* gradient,
+                                       double* strain, const StopCheck& stop_check = {}) {
+    detail::check_centers(structures, centers);
+    compute_expansion_backward(expansion, structures, centers, prepare_structures(expansion, structures, stop_check),
+                               cotangent, gradient, strain, stop_check);
 }
 
 // Per-structure sums instead of one row per centre: centre c adds its output

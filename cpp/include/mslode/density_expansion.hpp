@@ -76,6 +76,15 @@ private:
         const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
         start_block(structure.types[center], hypers_.center_atom_weight, center_radial_, out);
         PairContraction& pairs = work.pairs;
+        add_neighbours(structure, cells, center, pairs);
+        pairs.contract(hypers_.max_radial, harmonics_, radial_, out);
+    }
+
+    bool has_gradients(const Structure& /*structure*/) const override { return true; }
+
+    // The neighbours of `center` in a species channel, weighted by the
+    // cut-off function (its derivative and the atom kept for backward passes).
+    void add_neighbours(const Structure& structure, const CellList& cells, int center, PairContraction& pairs) const {
         pairs.reset(channels_.size());
         cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
             const int a = channels_(structure.types[j]);
@@ -83,29 +92,18 @@ private:
             double fc = 0.0, dfc = 0.0;
             smooth_cutoff(std::sqrt(d2), hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
             if (fc == 0.0) return;
-            pairs.add(a, dx, dy, dz, fc);
+            pairs.add(a, dx, dy, dz, fc, dfc, j);
         });
-        pairs.contract(hypers_.max_radial, harmonics_, radial_, out);
     }
-
-    bool has_gradients(const Structure& /*structure*/) const override { return true; }
 
     // The same neighbours as expand_center (the centre's own Gaussian does not move).
     void backward_center(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
-                         GradientSink& sink, Workspace& work) const override {
+                         const GradientSink& sink, Workspace& work) const override {
         const auto& cells = static_cast<const PreparedCells&>(prepared).cells;
-        const size_t channel_block = static_cast<size_t>(hypers_.max_radial * lm_size(hypers_.max_angular));
-        cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double d2) {
-            const int a = channels_(structure.types[j]);
-            if (a < 0) return;
-            double fc = 0.0, dfc = 0.0;
-            smooth_cutoff(std::sqrt(d2), hypers_.cutoff, hypers_.cutoff_width, fc, dfc);
-            if (fc == 0.0) return;
-            const double r[3] = {dx, dy, dz};
-            double g[3];
-            work.pair_gradient.gradient(radial_, harmonics_, hypers_.max_radial, cotangent + a * channel_block, r, fc, dfc, g);
-            sink.add_pair(center, j, r, g);
-        });
+        PairContraction& pairs = work.pairs;
+        add_neighbours(structure, cells, center, pairs);
+        pairs.contract_backward(hypers_.max_radial, harmonics_, radial_, cotangent,
+                                [&](int j, const double* r, const double* g) { sink.add_pair(center, j, r, g); });
     }
 
     static DensityHypers validated(const DensityHypers& h) {

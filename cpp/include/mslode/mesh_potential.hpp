@@ -21,10 +21,6 @@
 
 #include <fftw3.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include <Eigen/Dense>
 #include <algorithm>
 #include <array>
@@ -248,17 +244,21 @@ public:
         forward_.reset(fftw_plan_dft_r2c_3d(shape[0], shape[1], shape[2], r.get(), c.get(), FFTW_ESTIMATE));
         backward_.reset(fftw_plan_many_dft_c2r(3, shape.data(), kFieldBatch, c.get(), nullptr, 1, static_cast<int>(half),
                                                r.get(), nullptr, kFieldBatch, 1, FFTW_ESTIMATE));
-        if (!forward_ || !backward_) throw std::runtime_error("FFTW could not plan a mesh transform");
+        forward_batch_.reset(fftw_plan_many_dft_r2c(3, shape.data(), kFieldBatch, r.get(), nullptr, kFieldBatch, 1, c.get(),
+                                                    nullptr, 1, static_cast<int>(half), FFTW_ESTIMATE));
+        if (!forward_ || !backward_ || !forward_batch_) throw std::runtime_error("FFTW could not plan a mesh transform");
     }
     size_t real_size() const { return static_cast<size_t>(shape_[0]) * shape_[1] * shape_[2]; }
     size_t half_size() const { return static_cast<size_t>(shape_[0]) * shape_[1] * (shape_[2] / 2 + 1); }
     void forward(double* in, fftw_complex* out) const { fftw_execute_dft_r2c(forward_.get(), in, out); }
     // kFieldBatch spectra of half_size() each → interleaved fields
     void backward(fftw_complex* in, double* out) const { fftw_execute_dft_c2r(backward_.get(), in, out); }
+    // interleaved fields → kFieldBatch spectra (the inverse's layouts)
+    void forward_batch(double* in, fftw_complex* out) const { fftw_execute_dft_r2c(forward_batch_.get(), in, out); }
 
 private:
     std::array<int, 3> shape_;
-    detail::FftwPlan forward_, backward_;
+    detail::FftwPlan forward_, backward_, forward_batch_;
 };
 
 // Everything of the periodic path that depends on the hyper-parameters
@@ -465,6 +465,60 @@ inline void read_off(const double* F, const std::array<int, 3>& K, int P, const 
             for (int b = 0; b < B; ++b) plane[b] += w1[q1] * partial[b];
         }
         for (int b = 0; b < B; ++b) sum[b] += w0[q0] * plane[b];
+    }
+}
+
+// The derivatives of read_off along the three mesh coordinates, in one pass
+// over the stencil: du[α][b] = Σ_x ∂W/∂u_α F_b(x), `w` and `dw` the weights
+// and their derivatives (3 × P each).
+template <int B>
+inline void read_off_gradient(const double* F, const std::array<int, 3>& K, int P, const size_t* g, const double* w,
+                              const double* dw, double (*du)[B]) {
+    for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < B; ++b) du[a][b] = 0.0;
+    for (int q0 = 0; q0 < P; ++q0) {
+        double plane[B] = {}, plane_d1[B] = {}, plane_d2[B] = {};
+        for (int q1 = 0; q1 < P; ++q1) {
+            const double* row = F + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]) * B;
+            double partial[B] = {}, partial_d2[B] = {};
+            for (int q2 = 0; q2 < P; ++q2) {
+                const double* v = row + g[2 * P + q2] * B;
+                const double w2 = w[2 * P + q2], d2 = dw[2 * P + q2];
+                for (int b = 0; b < B; ++b) {
+                    partial[b] += w2 * v[b];
+                    partial_d2[b] += d2 * v[b];
+                }
+            }
+            const double w1 = w[P + q1], d1 = dw[P + q1];
+            for (int b = 0; b < B; ++b) {
+                plane[b] += w1 * partial[b];
+                plane_d1[b] += d1 * partial[b];
+                plane_d2[b] += w1 * partial_d2[b];
+            }
+        }
+        const double w0 = w[q0], d0 = dw[q0];
+        for (int b = 0; b < B; ++b) {
+            du[0][b] += d0 * plane[b];
+            du[1][b] += w0 * plane_d1[b];
+            du[2][b] += w0 * plane_d2[b];
+        }
+    }
+}
+
+// values[b] × W(x) added to B interleaved fields q[point * B + b] at a stencil.
+template <int B>
+inline void spread_batch(double* q, const std::array<int, 3>& K, int P, const size_t* g, const double* w,
+                         const double* values) {
+    for (int q0 = 0; q0 < P; ++q0) {
+        for (int q1 = 0; q1 < P; ++q1) {
+            double* row = q + (g[q0] * static_cast<size_t>(K[1]) + g[P + q1]) * static_cast<size_t>(K[2]) * B;
+            const double w01 = w[q0] * w[P + q1];
+            for (int q2 = 0; q2 < P; ++q2) {
+                double* v = row + g[2 * P + q2] * B;
+                const double weight = w01 * w[2 * P + q2];
+                for (int b = 0; b < B; ++b) v[b] += weight * values[b];
+            }
+        }
     }
 }
 
@@ -739,10 +793,7 @@ inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const
     const int fields = C * N * LM, batches = (fields + B - 1) / B;
     // read-off part, per batch (added in batch order below)
     std::vector<double> read_gradient(static_cast<size_t>(batches) * static_cast<size_t>(n_atoms) * 3, 0.0);
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-#endif
+    const int threads = team_size();
     std::vector<detail::FftwComplex> adjoint(static_cast<size_t>(threads) * static_cast<size_t>(C));
     std::vector<double> thread_strain(static_cast<size_t>(threads) * 9, 0.0);
     for (auto& x : adjoint) {
@@ -752,21 +803,32 @@ inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const
     FirstError errors;
 #pragma omp parallel num_threads(threads)
     {
-        int thread = 0;
-#ifdef _OPENMP
-        thread = omp_get_thread_num();
-#endif
-        detail::FftwComplex spectra, spread_spectrum;
+        const int thread = thread_index();
+        detail::FftwComplex spectra, spread_spectra;
         detail::FftwReal field, spread_mesh;
         errors.run([&] {
             spectra = detail::fftw_complex_array(half_size * B);
             field = detail::fftw_real(real_size * B);
-            spread_spectrum = detail::fftw_complex_array(half_size);
-            spread_mesh = detail::fftw_real(real_size);
+            spread_spectra = detail::fftw_complex_array(half_size * B);
+            spread_mesh = detail::fftw_real(real_size * B);
         });
 #pragma omp for schedule(static)
         for (int batch = 0; batch < batches; ++batch) {
             if (errors.failed()) continue;
+            // the adjoint of the charges: the batch's cotangents t_i[f] spread
+            // (interleaved, as the fields), one batched r2c, then per field
+            // × conj(G_f) into its channel's sum, and the strain term
+            std::fill_n(spread_mesh.get(), real_size * B, 0.0);
+            for (int i = 0; i < n_atoms; ++i) {
+                double t[B] = {};
+                bool any = false;
+                for (int b = 0; b < B && batch * B + b < fields; ++b) {
+                    t[b] = cotangent[static_cast<size_t>(i) * block + static_cast<size_t>(batch * B + b)];
+                    any = any || t[b] != 0.0;
+                }
+                if (any) detail::spread_batch<B>(spread_mesh.get(), K, P, stencils.indices(i), stencils.weights_of(i), t);
+            }
+            plans->forward_batch(spread_mesh.get(), spread_spectra.get());
             for (int b = 0; b < B; ++b) {
                 fftw_complex* x = spectra.get() + static_cast<size_t>(b) * half_size;
                 const int f = batch * B + b;
@@ -776,22 +838,10 @@ inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const
                 }
                 const int a = f / (N * LM), n = (f / LM) % N, lm = f % LM;
                 kernel.apply(N, n, lm, charge[static_cast<size_t>(a)].get(), half_size, x, false, false);
-                // the adjoint of the charges: spread t_i[f], r2c, × conj(G_f), into the channel's sum
-                std::fill_n(spread_mesh.get(), real_size, 0.0);
-                bool any = false;
-                for (int i = 0; i < n_atoms; ++i) {
-                    const double t = cotangent[static_cast<size_t>(i) * block + static_cast<size_t>(f)];
-                    if (t == 0.0) continue;
-                    any = true;
-                    detail::spread(spread_mesh.get(), K, P, stencils.indices(i), stencils.weights_of(i), t);
-                }
-                if (any) {
-                    plans->forward(spread_mesh.get(), spread_spectrum.get());
-                    kernel.apply(N, n, lm, spread_spectrum.get(), half_size,
-                                 adjoint[static_cast<size_t>(thread * C + a)].get(), true, true);
-                    kernel.add_strain(N, n, lm, charge[static_cast<size_t>(a)].get(), spread_spectrum.get(), K,
-                                      &thread_strain[static_cast<size_t>(thread) * 9]);
-                }
+                const fftw_complex* d = spread_spectra.get() + static_cast<size_t>(b) * half_size;
+                kernel.apply(N, n, lm, d, half_size, adjoint[static_cast<size_t>(thread * C + a)].get(), true, true);
+                kernel.add_strain(N, n, lm, charge[static_cast<size_t>(a)].get(), d, K,
+                                  &thread_strain[static_cast<size_t>(thread) * 9]);
             }
             plans->backward(spectra.get(), field.get());
             for (int i = 0; i < n_atoms; ++i) {
@@ -799,13 +849,10 @@ inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const
                 const size_t* g = stencils.indices(i);
                 const double* w = stencils.weights_of(i);
                 const double* dw = stencils.derivatives_of(i);
-                double du[3] = {0.0, 0.0, 0.0};
-                for (int a = 0; a < 3; ++a) {
-                    double sum[B];
-                    detail::read_off<B>(field.get(), K, P, g, a == 0 ? dw : w, a == 1 ? dw + P : w + P,
-                                        a == 2 ? dw + 2 * P : w + 2 * P, sum);
-                    for (int b = 0; b < B && batch * B + b < fields; ++b) du[a] += t[b] * sum[b];
-                }
+                double du[3] = {0.0, 0.0, 0.0}, sums[3][B];
+                detail::read_off_gradient<B>(field.get(), K, P, g, w, dw, sums);
+                for (int a = 0; a < 3; ++a)
+                    for (int b = 0; b < B && batch * B + b < fields; ++b) du[a] += t[b] * sums[a][b];
                 double* out = &read_gradient[(static_cast<size_t>(batch) * static_cast<size_t>(n_atoms) + static_cast<size_t>(i)) * 3];
                 for (int beta = 0; beta < 3; ++beta)
                     out[beta] = to_positions(beta, 0) * du[0] + to_positions(beta, 1) * du[1] + to_positions(beta, 2) * du[2];
@@ -842,13 +889,9 @@ inline void mesh_potential_backward(const PeriodicPotentialTables& tables, const
             const size_t* g = stencils.indices(j);
             const double* w = stencils.weights_of(j);
             const double* dw = stencils.derivatives_of(j);
-            double du[3];
-            for (int d = 0; d < 3; ++d) {
-                double sum[B];
-                detail::read_off<B>(field.get(), K, P, g, d == 0 ? dw : w, d == 1 ? dw + P : w + P,
-                                    d == 2 ? dw + 2 * P : w + 2 * P, sum);
-                du[d] = sum[a - a0];
-            }
+            double du[3], sums[3][B];
+            detail::read_off_gradient<B>(field.get(), K, P, g, w, dw, sums);
+            for (int d = 0; d < 3; ++d) du[d] = sums[d][a - a0];
             for (int beta = 0; beta < 3; ++beta)
                 gradient[3 * static_cast<size_t>(j) + static_cast<size_t>(beta)] +=
                     to_positions(beta, 0) * du[0] + to_positions(beta, 1) * du[1] + to_positions(beta, 2) * du[2];

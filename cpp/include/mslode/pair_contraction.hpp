@@ -33,15 +33,38 @@ public:
     }
 
     // One pair: channel, vector from the centre (zero allowed: there only
-    // l = 0 survives, as f_ln(0) = 0 for l > 0) and weight.
-    void add(int channel, double dx, double dy, double dz, double weight) {
+    // l = 0 survives, as f_ln(0) = 0 for l > 0) and weight; for a backward
+    // pass also the weight's derivative d w/d|r| and the atom the vector
+    // points to (whose gradient it gives).
+    void add(int channel, double dx, double dy, double dz, double weight, double weight_derivative = 0.0, int atom = -1) {
         Pairs& c = channels_[static_cast<size_t>(channel)];
         if (c.size == c.x.size()) c.grow(std::max<size_t>(64, 2 * c.size));
         c.x[c.size] = dx;
         c.y[c.size] = dy;
         c.z[c.size] = dz;
         c.w[c.size] = weight;
+        c.dw[c.size] = weight_derivative;
+        c.atom[c.size] = atom;
         ++c.size;
+    }
+
+    // The backward pass of contract() for pairs added with their atoms: for
+    // the cotangent T of the block, the gradient g with respect to each
+    // pair's vector r of Σ_{n l m} T[a][n][lm] w f_ln(d) Y_lm(r̂),
+    //   g = (w Σ T f' Y + w' Σ T f Y) r̂ + (w/d) Σ T f ∇Y
+    // (pair_gradient.hpp's formula), handed to add(atom, r, g), pair by pair.
+    // The same chunks and packs as contract(): per chunk the radial
+    // functions with their slopes (radial.evaluate_slopes_many), then per
+    // pack of pairs the harmonics and their gradients made in registers
+    // (SphericalHarmonics::for_each_gradient), each (l, m) contracted with
+    // T and the radial rows as it comes (2 N products per lm).
+    template <class Radial, class Add>
+    void contract_backward(int max_radial, const SphericalHarmonics& harmonics, const Radial& radial,
+                           const double* cotangent, const Add& add) {
+        if (size() == 0) return;
+        simd::dispatch([this, max_radial, &harmonics, &radial, cotangent, &add](auto pack) MSLODE_INLINE_LAMBDA {
+            backward_body<decltype(pack)>(max_radial, harmonics, radial, cotangent, add);
+        });
     }
 
     // Bulk filling: room for `extra` more pairs in `channel`, written through
@@ -80,15 +103,80 @@ private:
     static constexpr size_t kChunk = 64;  // pairs per chunk: radial and harmonic buffers ~30 KB at n_max 6, l_max 4
 
     struct Pairs {
-        std::vector<double> x, y, z, w;
+        std::vector<double> x, y, z, w, dw;
+        std::vector<int> atom;
         size_t size = 0;
         void grow(size_t capacity) {
             x.resize(capacity);
             y.resize(capacity);
             z.resize(capacity);
             w.resize(capacity);
+            dw.resize(capacity);
+            atom.resize(capacity);
         }
     };
+
+    template <class V, class Radial, class Add>
+    MSLODE_ALWAYS_INLINE void backward_body(int N, const SphericalHarmonics& harmonics, const Radial& radial,
+                                            const double* cotangent, const Add& add) {
+        using simd::broadcast;
+        using simd::load;
+        const int L = harmonics.max_angular(), LM = lm_size(L);
+        radial_t_.resize(static_cast<size_t>((L + 1) * N) * kChunk);
+        slopes_t_.resize(radial_t_.size());
+        for (int a = 0; a < n_channels_; ++a) {
+            const Pairs& pairs = channels_[static_cast<size_t>(a)];
+            const double* T = cotangent + static_cast<size_t>(a * N * LM);
+            for (size_t c0 = 0; c0 < pairs.size; c0 += kChunk) {
+                const size_t count = std::min(kChunk, pairs.size - c0);
+                const size_t padded = simd::padded(count);
+                unit_vectors(pairs, c0, count, padded);
+                for (size_t j = 0; j < padded; ++j) {
+                    dwc_[j] = j < count ? pairs.dw[c0 + j] : 0.0;
+                    wd_[j] = w_[j] / d_[j];
+                }
+                radial.template evaluate_many<V>(d_, padded, radial_t_.data(), kChunk);
+                radial.template evaluate_slopes_many<V>(d_, padded, slopes_t_.data(), kChunk);
+                for (size_t j = 0; j < padded; j += simd::lanes<V>) {
+                    const V X = load<V>(ux_ + j), Y = load<V>(uy_ + j), Z = load<V>(uz_ + j);
+                    // Σ T f Y, Σ T f' Y and Σ T f ∇P (∇P: the gradient of the
+                    // harmonics' polynomial, projected on the tangent plane
+                    // once, after the sum): the harmonics' recurrences run here,
+                    // in registers, each Y_lm used as it is made
+                    V value = broadcast<V>(0.0), slope = value, tx = value, ty = value, tz = value;
+                    harmonics.template for_each_gradient<V>(X, Y, Z, [&](int l, int k, V y, V gx, V gy, V gz)
+                                                                        MSLODE_INLINE_LAMBDA {
+                        const double* R = &radial_t_[static_cast<size_t>(l * N) * kChunk + j];
+                        const double* S = &slopes_t_[static_cast<size_t>(l * N) * kChunk + j];
+                        V A = broadcast<V>(0.0), dA = A;
+                        for (int n = 0; n < N; ++n) {
+                            const V t = broadcast<V>(T[n * LM + k]);
+                            A += t * load<V>(R + static_cast<size_t>(n) * kChunk);
+                            dA += t * load<V>(S + static_cast<size_t>(n) * kChunk);
+                        }
+                        value += A * y;
+                        slope += dA * y;
+                        tx += A * gx;
+                        ty += A * gy;
+                        tz += A * gz;
+                    });
+                    const V radial_part = X * tx + Y * ty + Z * tz;
+                    tx = tx - X * radial_part;
+                    ty = ty - Y * radial_part;
+                    tz = tz - Z * radial_part;
+                    const V along = load<V>(w_ + j) * slope + load<V>(dwc_ + j) * value, wd = load<V>(wd_ + j);
+                    simd::store(gx_ + j, along * X + wd * tx);
+                    simd::store(gy_ + j, along * Y + wd * ty);
+                    simd::store(gz_ + j, along * Z + wd * tz);
+                }
+                for (size_t j = 0; j < count; ++j) {
+                    const double r[3] = {pairs.x[c0 + j], pairs.y[c0 + j], pairs.z[c0 + j]};
+                    const double g[3] = {gx_[j], gy_[j], gz_[j]};
+                    add(pairs.atom[c0 + j], r, g);
+                }
+            }
+        }
+    }
 
     template <class V, class Radial>
     MSLODE_ALWAYS_INLINE void contract_body(int N, const SphericalHarmonics& harmonics, const Radial& radial,
@@ -179,7 +267,9 @@ private:
     int n_channels_ = 0;
     std::vector<Pairs> channels_;
     std::vector<double> radial_t_, harmonics_t_;  // [(l * N + n) * kChunk + j], [lm * kChunk + j]
+    std::vector<double> slopes_t_;                // backward: d/dd of the radial rows
     double d_[kChunk], ux_[kChunk], uy_[kChunk], uz_[kChunk], w_[kChunk];
+    double dwc_[kChunk], wd_[kChunk], gx_[kChunk], gy_[kChunk], gz_[kChunk];  // backward only
 };
 
 }  // namespace mslode

@@ -30,20 +30,26 @@ public:
         const double u[3] = {r[0] / d, r[1] / d, r[2] / d};
         radial.evaluate(d, f_.data(), df_.data());
         harmonics.compute_unit_gradient(u[0], u[1], u[2], y_.data(), gy_.data());
-        double value = 0.0, slope = 0.0, tangent[3] = {0.0, 0.0, 0.0};
-        for (int n = 0; n < N; ++n) {
-            const double* t = cotangent + static_cast<size_t>(n) * LM;
-            for (int l = 0; l <= L; ++l) {
-                double ty = 0.0, tg[3] = {0.0, 0.0, 0.0};
+        // the cotangent contracted with the radial functions and their
+        // derivatives first (2 N LM products), then with the harmonics
+        a_.assign(static_cast<size_t>(LM), 0.0);
+        da_.assign(static_cast<size_t>(LM), 0.0);
+        for (int l = 0; l <= L; ++l) {
+            for (int n = 0; n < N; ++n) {
+                const double fv = f_[static_cast<size_t>(l * N + n)], dv = df_[static_cast<size_t>(l * N + n)];
+                const double* t = cotangent + static_cast<size_t>(n) * LM;
                 for (int k = l * l; k < (l + 1) * (l + 1); ++k) {
-                    ty += t[k] * y_[static_cast<size_t>(k)];
-                    for (int c = 0; c < 3; ++c) tg[c] += t[k] * gy_[static_cast<size_t>(c * LM + k)];
+                    a_[static_cast<size_t>(k)] += t[k] * fv;
+                    da_[static_cast<size_t>(k)] += t[k] * dv;
                 }
-                const double fv = f_[static_cast<size_t>(l * N + n)];
-                value += fv * ty;
-                slope += df_[static_cast<size_t>(l * N + n)] * ty;
-                for (int c = 0; c < 3; ++c) tangent[c] += fv * tg[c];
             }
+        }
+        double value = 0.0, slope = 0.0, tangent[3] = {0.0, 0.0, 0.0};
+        for (int k = 0; k < LM; ++k) {
+            const double a = a_[static_cast<size_t>(k)];
+            value += a * y_[static_cast<size_t>(k)];
+            slope += da_[static_cast<size_t>(k)] * y_[static_cast<size_t>(k)];
+            for (int c = 0; c < 3; ++c) tangent[c] += a * gy_[static_cast<size_t>(c * LM + k)];
         }
         const double along = weight * slope + weight_derivative * value;
         for (int c = 0; c < 3; ++c) g[c] = along * u[c] + weight * tangent[c] / d;
@@ -51,6 +57,7 @@ public:
 
 private:
     std::vector<double> f_, df_, y_, gy_;  // radial values, derivatives; harmonics, their gradients [c][lm]
+    std::vector<double> a_, da_;           // Σ_n t f, Σ_n t f' per lm
 };
 
 }  // namespace mslode

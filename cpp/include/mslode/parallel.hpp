@@ -12,7 +12,29 @@
 #include <thread>
 #include <utility>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace mslode {
+
+// Threads a parallel region started here will have (1 inside an active one),
+// and the calling thread's index in its team: for per-thread partial sums
+// added in thread order afterwards.
+inline int team_size() {
+#ifdef _OPENMP
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+inline int thread_index() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
 
 class FirstError {
 public:

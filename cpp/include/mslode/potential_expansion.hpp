@@ -220,18 +220,17 @@ private:
     // per centre. Periodic ones: the short-range pairs here, the mesh and
     // the slab dipole in backward_structure.
     void backward_center(const Structure& structure, const Prepared& prepared, int center, const double* cotangent,
-                         GradientSink& sink, Workspace& work) const override {
+                         const GradientSink& sink, Workspace& work) const override {
         const size_t channel_block = static_cast<size_t>(hypers_.max_radial * lm_size(hypers_.max_angular));
         if (const auto* periodic = dynamic_cast<const PreparedPeriodic*>(&prepared)) {
+            PairContraction& pairs = work.pairs;
+            pairs.reset(channels_.size());
             periodic->cells.for_each_neighbour(center, [&](int j, double dx, double dy, double dz, double) {
                 const int a = channels_(structure.types[j]);
-                if (a < 0) return;
-                const double r[3] = {dx, dy, dz};
-                double g[3];
-                work.pair_gradient.gradient(periodic_->short_range(), harmonics_, hypers_.max_radial,
-                                            cotangent + a * channel_block, r, 1.0, 0.0, g);
-                sink.add_pair(center, j, r, g);
+                if (a >= 0) pairs.add(a, dx, dy, dz, 1.0, 0.0, j);
             });
+            pairs.contract_backward(hypers_.max_radial, harmonics_, periodic_->short_range(), cotangent,
+                                    [&](int j, const double* r, const double* g) { sink.add_pair(center, j, r, g); });
             return;
         }
         const auto& sources = static_cast<const PreparedSources&>(prepared);

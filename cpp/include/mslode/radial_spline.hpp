@@ -135,6 +135,12 @@ public:
         write_transposed<V>([&](size_t j) MSLODE_INLINE_LAMBDA { return locate(d[j]); }, count, width(), out, stride);
     }
 
+    // d/dd of all f_ln at d[j], in the layout of evaluate_many.
+    template <class V = simd::NativePack>
+    MSLODE_ALWAYS_INLINE void evaluate_slopes_many(const double* d, size_t count, double* out, size_t stride) const {
+        write_transposed<V>([&](size_t j) MSLODE_INLINE_LAMBDA { return locate_slope(d[j]); }, count, width(), out, stride);
+    }
+
     // The interval of d (the last one beyond r_max) and its cubic Hermite
     // weights: value = h00 p0 + h10 m0 + h01 p1 + h11 m1 (p: values, m:
     // derivatives at the interval's two nodes).
@@ -163,6 +169,17 @@ public:
         const double t2 = t * t, t3 = t2 * t;
         return {&data_[static_cast<size_t>(2 * i) * static_cast<size_t>(width())], t, 2 * t3 - 3 * t2 + 1,
                 (t3 - 2 * t2 + t) * step_, -2 * t3 + 3 * t2, (t3 - t2) * step_};
+    }
+
+    // The same interval with the weights of the interpolant's derivative.
+    MSLODE_ALWAYS_INLINE Hermite locate_slope(double d) const {
+        Hermite h = locate(d);
+        const double t = h.t, t2 = t * t;
+        h.h00 = (6 * t2 - 6 * t) * inv_step_;
+        h.h10 = 3 * t2 - 4 * t + 1;
+        h.h01 = (-6 * t2 + 6 * t) * inv_step_;
+        h.h11 = 3 * t2 - 2 * t;
+        return h;
     }
 
     // Values of `width` functions at `count` points, point j located by
@@ -266,15 +283,24 @@ public:
     // points out or overwrite them.
     template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
+        write_many<V, false>(d, count, out, stride);
+    }
+    template <class V = simd::NativePack>
+    MSLODE_ALWAYS_INLINE void evaluate_slopes_many(const double* d, size_t count, double* out, size_t stride) const {
+        write_many<V, true>(d, count, out, stride);
+    }
+
+private:
+    template <class V, bool Slopes>
+    MSLODE_ALWAYS_INLINE void write_many(const double* d, size_t count, double* out, size_t stride) const {
         RadialSpline::write_transposed<V>(
             [&](size_t j) MSLODE_INLINE_LAMBDA {
                 const size_t k = segment_of(d[j]);
-                return segments_[k].locate(d[j] - start_[k]);
+                return Slopes ? segments_[k].locate_slope(d[j] - start_[k]) : segments_[k].locate(d[j] - start_[k]);
             },
             count, segments_.front().width(), out, stride);
     }
 
-private:
     MSLODE_ALWAYS_INLINE size_t segment_of(double d) const {
         size_t k = 0;
         while (k + 1 < start_.size() && d >= start_[k + 1]) ++k;

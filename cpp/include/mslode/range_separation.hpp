@@ -146,6 +146,10 @@ public:
     void evaluate(double d, double* values, double* derivatives) const { spline_.evaluate(d, values, derivatives); }
 
     template <class V = simd::NativePack>
+    MSLODE_ALWAYS_INLINE void evaluate_slopes_many(const double* d, size_t count, double* out, size_t stride) const {
+        spline_.evaluate_slopes_many<V>(d, count, out, stride);
+    }
+    template <class V = simd::NativePack>
     MSLODE_ALWAYS_INLINE void evaluate_many(const double* d, size_t count, double* out, size_t stride) const {
         spline_.evaluate_many<V>(d, count, out, stride);
     }

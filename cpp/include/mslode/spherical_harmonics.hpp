@@ -131,55 +131,59 @@ public:
     // of compute_unit define Y on all of R³ as a polynomial P(u); the
     // gradient is that of P with its radial part removed, (1 - u uᵀ) ∇P.
     void compute_unit_gradient(double x, double y, double z, double* values, double* gradients) const {
-        const int L = max_angular_;
         const size_t LM = static_cast<size_t>(size());
-        double* gx = gradients;
-        double* gy = gradients + LM;
-        double* gz = gradients + 2 * LM;
-        // C_m + i S_m = (x + i y)^m; ∂/∂x of it is m (x + i y)^(m-1), ∂/∂y is i m (x + i y)^(m-1)
-        double cos_m = 1.0, sin_m = 0.0, cos_prev = 0.0, sin_prev = 0.0;
+        for_each_gradient<double>(x, y, z, [&](int, int k, double v, double gx, double gy, double gz) {
+            const double radial = x * gx + y * gy + z * gz;
+            values[k] = v;
+            gradients[k] = gx - x * radial;
+            gradients[LM + static_cast<size_t>(k)] = gy - y * radial;
+            gradients[2 * LM + static_cast<size_t>(k)] = gz - z * radial;
+        });
+    }
+
+    // For a pack of unit vectors (X, Y, Z) (or one, V = double): visit(l,
+    // lm, Y_lm, ∂P_lm/∂x, ∂P_lm/∂y, ∂P_lm/∂z) for every (l, m), P_lm the
+    // polynomial of compute_unit (its gradient not yet projected on the
+    // tangent plane: linear combinations can be projected once,
+    // (1 - u uᵀ) Σ c ∇P). The derivatives of the recurrences: ∂/∂z of
+    // q_l^m by the same recurrence, and ∂/∂x, ∂/∂y of (x + i y)^m =
+    // m (x + i y)^(m-1) times 1 and i.
+    template <class V, class Visit>
+    MSLODE_ALWAYS_INLINE void for_each_gradient(V X, V Y, V Z, const Visit& visit) const {
+        using simd::broadcast;
+        const int L = max_angular_;
+        V cos_m = broadcast<V>(1.0), sin_m = broadcast<V>(0.0), cos_prev = broadcast<V>(0.0), sin_prev = broadcast<V>(0.0);
+        const V zero = broadcast<V>(0.0);
         for (int m = 0; m <= L; ++m) {
             if (m > 0) {
                 cos_prev = cos_m;
                 sin_prev = sin_m;
-                cos_m = cos_prev * x - sin_prev * y;
-                sin_m = cos_prev * y + sin_prev * x;
+                cos_m = cos_prev * X - sin_prev * Y;
+                sin_m = cos_prev * Y + sin_prev * X;
             }
-            double q_prev2 = 0.0, q_prev = double_factorial_[static_cast<size_t>(m)];
-            double dq_prev2 = 0.0, dq_prev = 0.0;  // dq/dz
+            V q_prev2 = zero, q_prev = broadcast<V>(double_factorial_[static_cast<size_t>(m)]);
+            V dq_prev2 = zero, dq_prev = zero;
+            const V mm = broadcast<V>(static_cast<double>(m));
             for (int l = m; l <= L; ++l) {
                 const size_t k = static_cast<size_t>(lm_index(l, m));
                 if (l > m) {
-                    const double q = recurrence_a_[k] * z * q_prev - recurrence_b_[k] * q_prev2;
-                    const double dq = recurrence_a_[k] * (q_prev + z * dq_prev) - recurrence_b_[k] * dq_prev2;
+                    const V a = broadcast<V>(recurrence_a_[k]), b = broadcast<V>(recurrence_b_[k]);
+                    const V q = a * Z * q_prev - b * q_prev2;
+                    const V dq = a * (q_prev + Z * dq_prev) - b * dq_prev2;
                     q_prev2 = q_prev;
                     q_prev = q;
                     dq_prev2 = dq_prev;
                     dq_prev = dq;
                 }
-                const double nq = norm_[k] * q_prev, ndq = norm_[k] * dq_prev;
+                const V nq = broadcast<V>(norm_[k]) * q_prev, ndq = broadcast<V>(norm_[k]) * dq_prev;
                 if (m == 0) {
-                    values[k] = nq;
-                    gx[k] = gy[k] = 0.0;
-                    gz[k] = ndq;
+                    visit(l, static_cast<int>(k), nq, zero, zero, ndq);
                 } else {
-                    const size_t kn = static_cast<size_t>(lm_index(l, -m));
-                    values[k] = nq * cos_m;
-                    values[kn] = nq * sin_m;
-                    gx[k] = nq * m * cos_prev;
-                    gy[k] = -nq * m * sin_prev;
-                    gz[k] = ndq * cos_m;
-                    gx[kn] = nq * m * sin_prev;
-                    gy[kn] = nq * m * cos_prev;
-                    gz[kn] = ndq * sin_m;
+                    const V nqm = nq * mm;
+                    visit(l, static_cast<int>(k), nq * cos_m, nqm * cos_prev, zero - nqm * sin_prev, ndq * cos_m);
+                    visit(l, lm_index(l, -m), nq * sin_m, nqm * sin_prev, nqm * cos_prev, ndq * sin_m);
                 }
             }
-        }
-        for (size_t k = 0; k < LM; ++k) {
-            const double radial = x * gx[k] + y * gy[k] + z * gz[k];
-            gx[k] -= x * radial;
-            gy[k] -= y * radial;
-            gz[k] -= z * radial;
         }
     }
 

@@ -28,7 +28,8 @@ class ForcePredictions:
     Attributes
     ----------
     energy : ndarray, (n_structures,)
-        As :meth:`predict` gives them.
+        As :meth:`predict` gives them, to round-off (made from the same
+        expansions' coefficients as the forces).
     forces : list of ndarray, (n_atoms, 3) each
         F = −∂E/∂r.
     stress : ndarray, (n_structures, 3, 3)
@@ -65,18 +66,23 @@ def committee_forces(members: list, frames: list, alpha: float) -> ForcePredicti
     )
 
 
-def feature_backward(calculator: Any, frames: list, cotangent: np.ndarray, center_species: Any) -> Gradients:
-    """The backward pass of a calculator for cotangents of the per-centre
-    rows a model reads (:func:`_design.atomic_features`, invariant rows)."""
+def linearize(calculator: Any, frames: list, center_species: Any) -> tuple:
+    """(x, pullback, (structure, central species)) of a calculator: the
+    per-centre rows a model reads (:func:`_design.atomic_features`:
+    invariants, or an expansion's l = 0 coefficients) and the function from
+    their cotangent to :class:`~mslode.Gradients`."""
     if _design._is_expansion(calculator):
-        # its ν = 1 invariants: the l = 0 coefficients
-        values = calculator.compute(frames, center_species=center_species).values
-        full = np.zeros_like(values)
-        full[:, :, :, 0] = cotangent.reshape(values.shape[:3])
-        return calculator.backward(frames, full, center_species=center_species)
-    if not hasattr(calculator, "backward") or hasattr(calculator, "lambda_"):
+        values, pullback, rows = calculator._linearize(frames, center_species)
+
+        def embedded(cotangent: np.ndarray) -> Gradients:
+            full = np.zeros_like(values)
+            full[:, :, :, 0] = cotangent.reshape(values.shape[:3])
+            return pullback(full)
+
+        return np.ascontiguousarray(values[:, :, :, 0].reshape(len(values), -1)), embedded, rows
+    if not hasattr(calculator, "_linearize") or hasattr(calculator, "lambda_"):
         raise NotImplementedError(f"forces through {calculator!r} are not available: use Invariants or expansions")
-    return calculator.backward(frames, cotangent, center_species=center_species)
+    return calculator._linearize(frames, center_species)
 
 
 def check_energy_model(model: Any) -> None:
@@ -92,28 +98,42 @@ def check_energy_model(model: Any) -> None:
 
 
 def predict_forces(model: Any, frames: list) -> ForcePredictions:
-    """Energies, forces and stress of ``frames`` (see :class:`ForcePredictions`)."""
+    """Energies, forces and stress of ``frames`` (see :class:`ForcePredictions`).
+
+    Each calculator's expansions are computed once per chunk: the features
+    are made from their coefficients, the energies from the features, and
+    the backward passes reuse the coefficients."""
     check_energy_model(model)
-    energy = model.predict(frames)  # after the checks of species and structures
+    _design.check_species(frames, model.species_, set(model.allowed_species_), model._centers)
     calculators, _ = model._row_calculators()
-    forces, stress = [], np.full((len(frames), 3, 3), np.nan)
+    energy, forces, stress = np.zeros(len(frames)), [], np.full((len(frames), 3, 3), np.nan)
     for part in _design.chunks(len(frames), model.chunk_size):
         chunk = frames[part]
-        env = _design.environments(calculators, chunk, model._centers, None, 1)
-        cotangents = [np.zeros_like(f) for f in env.features]
-        for k, _ in enumerate(model.species_):
-            mask = env.species == model.species_[k]
+        linear = [linearize(c, chunk, model._centers) for c in calculators]
+        features = [x for x, _, _ in linear]
+        structure, species = linear[0][2]
+        per_centre = np.zeros(len(structure))
+        cotangents = [np.zeros_like(x) for x in features]
+        for k, z in enumerate(model.species_):
+            mask = species == z
             if not mask.any():
                 continue
-            rows = model._row_cotangents(k, [f[mask] for f in env.features], model._species_coef(k))
-            for c, t in enumerate(rows):
+            rows = [x[mask] for x in features]
+            weights = model._species_coef(k)
+            per_centre[mask] = model._env_rows(k, rows) @ weights
+            for c, t in enumerate(model._row_cotangents(k, rows, weights)):
                 cotangents[c][mask] = t
+        energy[part] = np.bincount(structure, weights=per_centre, minlength=len(chunk)) + (
+            model._unpenalised(chunk, None) @ model.baseline_
+        )
         total = None
-        for calculator, t in zip(calculators, cotangents):
-            g = feature_backward(calculator, chunk, t, model._centers)
+        for (_, pullback, _), t in zip(linear, cotangents):
+            g = pullback(t)
             total = g if total is None else total + g
         for s, frame in enumerate(chunk):
             forces.append(-total.structure(s))
             if frame.pbc.any():
                 stress[part.start + s] = total.strain[s] / abs(frame.get_volume())
     return ForcePredictions(energy=energy, forces=forces, stress=stress)
+
+
