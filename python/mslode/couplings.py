@@ -301,7 +301,7 @@ class Invariants(_FieldPair):
         degrees = [(degree, np.flatnonzero(l == degree), slice(degree * degree, (degree + 1) ** 2)) for degree in np.unique(l)]
         features = np.empty((n, len(labels)))
         for degree, k, lm in degrees:
-            products = np.einsum("cpm,cqm->cpq", F[:, :, lm], G[:, :, lm])
+            products = F[:, :, lm] @ G[:, :, lm].transpose(0, 2, 1)  # (centre, p1, p2)
             features[:, k] = products[:, p1[k], p2[k]] * scale[k]
 
         def pullback(cotangent: np.ndarray) -> Gradients:
@@ -311,9 +311,9 @@ class Invariants(_FieldPair):
             dF, dG = np.zeros_like(F), np.zeros_like(G)
             for degree, k, lm in degrees:
                 W = np.zeros((n, F.shape[1], G.shape[1]))
-                np.add.at(W, (slice(None), p1[k], p2[k]), cotangent[:, k] * scale[k])
-                dF[:, :, lm] += np.einsum("cpq,cqm->cpm", W, G[:, :, lm])
-                dG[:, :, lm] += np.einsum("cpq,cpm->cqm", W, F[:, :, lm])
+                W[:, p1[k], p2[k]] = cotangent[:, k] * scale[k]  # each (p1, p2) once per l
+                dF[:, :, lm] += W @ G[:, :, lm]
+                dG[:, :, lm] += W.transpose(0, 2, 1) @ F[:, :, lm]
             if same:
                 return _backward(prepared_f, batch, shape_f, (dF + dG).reshape(shape_f))
             return _backward(prepared_f, batch, shape_f, dF.reshape(shape_f)) + _backward(
