@@ -193,16 +193,21 @@ class Committee(RegressorMixin, BaseEstimator):
         if not hasattr(self, "members_"):
             raise ValueError("this Committee is not fitted yet: call fit(frames, y) first")
 
-    def predict_members(self, frames: Any) -> np.ndarray:
-        """Every member's predictions, (n_members, n_structures, ...) as the target."""
-        self._check_fitted()
-        frames = as_frames(frames)
+    def _design_groups(self) -> list:
+        """Indices of the members that build the same rows from the same
+        frames (equal ``_design_key()``), each group once."""
         groups: dict = {}
         for k, member in enumerate(self.members_):
             key = member._design_key()
             groups.setdefault(("alone", k) if key is None else key, []).append(k)
+        return list(groups.values())
+
+    def predict_members(self, frames: Any) -> np.ndarray:
+        """Every member's predictions, (n_members, n_structures, ...) as the target."""
+        self._check_fitted()
+        frames = as_frames(frames)
         results: dict = {}
-        for indices in groups.values():
+        for indices in self._design_groups():
             if getattr(self.members_[indices[0]], "blocks_", None) is not None:  # one model per spherical block
                 results.update({k: self.members_[k].predict(frames) for k in indices})
                 continue
@@ -244,7 +249,7 @@ class Committee(RegressorMixin, BaseEstimator):
         from ._forces import committee_forces
 
         self._check_fitted()
-        return committee_forces(self.members_, as_frames(frames), float(self.calibration_factor_))
+        return committee_forces(self.members_, self._design_groups(), as_frames(frames), float(self.calibration_factor_))
 
     # -- saving -------------------------------------------------------------------
     def save(self, path: Any) -> None:
