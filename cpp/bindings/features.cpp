@@ -200,6 +200,48 @@ py::array_t<double> coupled_values(const mslode::AtomicExpansion& f, const mslod
     return out;
 }
 
+// Coefficient arrays of n centres ((n, ...), C order) checked against a
+// coupling's block size; n.
+long long coefficient_rows(const CArray<double>& x, int block, const char* name) {
+    if (x.ndim() < 1) throw std::invalid_argument(std::string(name) + " must have one row per centre");
+    const long long n = static_cast<long long>(x.shape(0));
+    if (static_cast<long long>(x.size()) != n * block) {
+        throw std::invalid_argument(std::string(name) + " has " + std::to_string(x.size()) + " numbers, not " +
+                                    std::to_string(n) + " centres x " + std::to_string(block));
+    }
+    return n;
+}
+
+py::array_t<double> couple_arrays(const mslode::Coupling& coupling, const CArray<double>& f, const CArray<double>& g) {
+    const long long n = coefficient_rows(f, coupling.shape_f().size(), "f");
+    if (coefficient_rows(g, coupling.shape_g().size(), "g") != n) throw std::invalid_argument("f and g have different centres");
+    py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(coupling.output_size())});
+    double* o = out.mutable_data();
+    {
+        py::gil_scoped_release release;
+        mslode::couple_coefficients(coupling, f.data(), g.data(), n, o);
+    }
+    return out;
+}
+
+py::tuple couple_arrays_backward(const mslode::InvariantCoupling& coupling, const CArray<double>& f,
+                                 const CArray<double>& g, const CArray<double>& cotangent) {
+    const long long n = coefficient_rows(f, coupling.shape_f().size(), "f");
+    if (coefficient_rows(g, coupling.shape_g().size(), "g") != n) throw std::invalid_argument("f and g have different centres");
+    if (coefficient_rows(cotangent, coupling.output_size(), "cotangent") != n) {
+        throw std::invalid_argument("the cotangent and the coefficients have different centres");
+    }
+    py::array_t<double> df(std::vector<py::ssize_t>(f.shape(), f.shape() + f.ndim()));
+    py::array_t<double> dg(std::vector<py::ssize_t>(g.shape(), g.shape() + g.ndim()));
+    double* a = df.mutable_data();
+    double* b = dg.mutable_data();
+    {
+        py::gil_scoped_release release;
+        mslode::couple_coefficients_backward(coupling, f.data(), g.data(), cotangent.data(), n, a, b);
+    }
+    return py::make_tuple(df, dg);
+}
+
 // First pair of atoms closer than `threshold` (including periodic images),
 // as (structure, i, j, distance), or None.
 py::object find_close_pair(const Batch& batch, double threshold) {
@@ -383,6 +425,11 @@ void bind_features(py::module_& m) {
         .def_property_readonly("labels", [](const mslode::EquivariantCoupling& c) { return label_array(c.labels()); },
                                "(n_features, 6): channel1, n1, l1, channel2, n2, l2.");
 
+    m.def("couple", &couple_arrays, py::arg("coupling"), py::arg("f"), py::arg("g"),
+          "The coupling of coefficients already computed: f (n, ...), g (n, ...) -> (n, output_size).");
+    m.def("couple_backward", &couple_arrays_backward, py::arg("coupling"), py::arg("f"), py::arg("g"),
+          py::arg("cotangent"),
+          "Backward pass of couple for invariants: the cotangent (n, n_features) -> (df, dg), shaped as f and g.");
     m.def("compute_coupled", &coupled_values, py::arg("f"), py::arg("g"), py::arg("coupling"), py::arg("batch"),
           py::arg("center_blocks") = py::none(), py::arg("n_blocks") = 0,
           "Features of a coupling: (n_centers, output_size), or per-structure sums (n_structures, n_blocks, "

@@ -283,42 +283,23 @@ class Invariants(_FieldPair):
         batch, channels, centers = _prepare(frames, center_species, [first] if same else [first, second])
         core_f = first.core(channels[0], first._kinds(batch))
         core_g = core_f if same else second.core(channels[1], second._kinds(batch))
-        labels = np.asarray(_core.InvariantCoupling(core_f, core_g, symmetric).labels, dtype=np.int64)
+        coupling = _core.InvariantCoupling(core_f, core_g, symmetric)
         core_batch = batch.core_batch(centers)
         prepared_f = core_f.prepare(core_batch)
         prepared_g = prepared_f if same else core_g.prepare(core_batch)
         F = prepared_f.compute()
         G = F if same else prepared_g.compute()
-        n = len(centers)
-        shape_f, shape_g = F.shape, G.shape
-        F, G = F.reshape(n, -1, F.shape[-1]), G.reshape(n, -1, G.shape[-1])  # [centre][a n][lm]
-        p1 = labels[:, 0] * core_f.max_radial + labels[:, 1]
-        p2 = labels[:, 2] * core_g.max_radial + labels[:, 3]
-        l = labels[:, 4]
-        scale = 1.0 / np.sqrt(2.0 * l + 1.0)
-        if symmetric:
-            scale = scale * np.where(p1 != p2, np.sqrt(2.0), 1.0)
-        degrees = [(degree, np.flatnonzero(l == degree), slice(degree * degree, (degree + 1) ** 2)) for degree in np.unique(l)]
-        features = np.empty((n, len(labels)))
-        for degree, k, lm in degrees:
-            products = F[:, :, lm] @ G[:, :, lm].transpose(0, 2, 1)  # (centre, p1, p2)
-            features[:, k] = products[:, p1[k], p2[k]] * scale[k]
+        n, n_features = len(centers), coupling.output_size
+        features = _core.couple(coupling, F, G)
 
         def pullback(cotangent: np.ndarray) -> Gradients:
             cotangent = np.asarray(cotangent, dtype=np.float64)
-            if cotangent.shape != (n, len(labels)):
-                raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(n, len(labels))}")
-            dF, dG = np.zeros_like(F), np.zeros_like(G)
-            for degree, k, lm in degrees:
-                W = np.zeros((n, F.shape[1], G.shape[1]))
-                W[:, p1[k], p2[k]] = cotangent[:, k] * scale[k]  # each (p1, p2) once per l
-                dF[:, :, lm] += W @ G[:, :, lm]
-                dG[:, :, lm] += W.transpose(0, 2, 1) @ F[:, :, lm]
+            if cotangent.shape != (n, n_features):
+                raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(n, n_features)}")
+            dF, dG = _core.couple_backward(coupling, F, G, np.ascontiguousarray(cotangent))
             if same:
-                return _backward(prepared_f, batch, shape_f, (dF + dG).reshape(shape_f))
-            return _backward(prepared_f, batch, shape_f, dF.reshape(shape_f)) + _backward(
-                prepared_g, batch, shape_g, dG.reshape(shape_g)
-            )
+                return _backward(prepared_f, batch, F.shape, dF + dG)
+            return _backward(prepared_f, batch, F.shape, dF) + _backward(prepared_g, batch, G.shape, dG)
 
         return features, pullback, _row_info(batch, centers)
 

@@ -92,7 +92,68 @@ public:
         });
     }
 
+    // The backward pass of couple() for one centre: with t[n_features()] the
+    // cotangent of its features, adds Σ_k t_k ∂feature_k/∂f to df and
+    // Σ_k t_k ∂feature_k/∂g to dg (laid out as f and g). For a symmetric set
+    // F and G are one expansion: its cotangent is df + dg. (All features:
+    // a selection has no backward pass.)
+    void couple_backward(const double* f, const double* g, const double* t, double* df, double* dg,
+                         std::vector<double>& scratch) const {
+        if (!selected_.empty()) throw std::invalid_argument("the backward pass of invariants needs the full set of features");
+        simd::dispatch([this, f, g, t, df, dg, &scratch](auto pack) MSLODE_INLINE_LAMBDA {
+            backward_body<decltype(pack)>(f, g, t, df, dg, scratch);
+        });
+    }
+
 private:
+    // As couple_body: G and ∂L/∂G transposed ([lm][p2]); per row p1 the
+    // cotangents of its pairs, scaled, transposed to [l][p2] (zero past the
+    // last p2, so that a last partial pack adds nothing).
+    template <class V>
+    MSLODE_ALWAYS_INLINE void backward_body(const double* f, const double* g, const double* t, double* df, double* dg,
+                                            std::vector<double>& scratch) const {
+        constexpr int W = simd::lanes<V>;
+        const int L = max_angular(), LM = lm_size(L), P = shape_g().rows(), rows_f = shape_f().rows();
+        const size_t stride = simd::padded(static_cast<size_t>(P)) + simd::kMaxWidth;
+        scratch.assign(static_cast<size_t>(2 * LM + L + 1) * stride, 0.0);
+        double* gt = scratch.data();
+        double* dgt = gt + static_cast<size_t>(LM) * stride;
+        double* tl = dgt + static_cast<size_t>(LM) * stride;
+        for (int p2 = 0; p2 < P; ++p2)
+            for (int lm = 0; lm < LM; ++lm) gt[static_cast<size_t>(lm) * stride + static_cast<size_t>(p2)] = g[p2 * LM + lm];
+        const double root2 = std::sqrt(2.0);
+        const double* row_t = t;
+        for (int p1 = 0; p1 < rows_f; ++p1) {
+            const int first = symmetric_ ? p1 : 0;
+            for (int p2 = first; p2 < P; ++p2) {
+                const double s = (symmetric_ && p2 != p1) ? root2 : 1.0;
+                for (int l = 0; l <= L; ++l) {
+                    tl[static_cast<size_t>(l) * stride + static_cast<size_t>(p2)] = s * l_scale_[static_cast<size_t>(l)] * row_t[l];
+                }
+                row_t += L + 1;
+            }
+            const double* a = f + static_cast<size_t>(p1) * static_cast<size_t>(LM);
+            double* da = df + static_cast<size_t>(p1) * static_cast<size_t>(LM);
+            for (int l = 0; l <= L; ++l) {
+                const double* tv = tl + static_cast<size_t>(l) * stride;
+                for (int lm = l * l; lm < (l + 1) * (l + 1); ++lm) {
+                    const double* gv = gt + static_cast<size_t>(lm) * stride;
+                    double* dgv = dgt + static_cast<size_t>(lm) * stride;
+                    const V x = simd::broadcast<V>(a[lm]);
+                    V acc = simd::broadcast<V>(0.0);
+                    for (int p2 = first; p2 < P; p2 += W) {
+                        const V w = simd::load<V>(tv + p2);
+                        acc += w * simd::load<V>(gv + p2);
+                        simd::store(dgv + p2, simd::load<V>(dgv + p2) + w * x);
+                    }
+                    da[lm] += simd::sum(acc);
+                }
+            }
+        }
+        for (int p2 = 0; p2 < P; ++p2)
+            for (int lm = 0; lm < LM; ++lm) dg[p2 * LM + lm] += dgt[static_cast<size_t>(lm) * stride + static_cast<size_t>(p2)];
+    }
+
     // Row p1 of F against W rows p2 of G at a time: G transposed ([lm][p2],
     // p2 fastest) so that the sums over m are packs of W features, one per l.
     template <class V>
