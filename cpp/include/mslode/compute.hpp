@@ -385,12 +385,12 @@ inline void compute_features(const AtomicExpansion& f, const AtomicExpansion& g,
     errors.rethrow();
 }
 
-// A coupling of coefficients already computed, n centres: f (n, shape_f
-// size), g (n, shape_g size) → out (n, output_size). What a linearisation
-// needs next to the coefficients it keeps for the backward pass.
-inline void couple_coefficients(const Coupling& coupling, const double* f, const double* g, long long n, double* out) {
-    const size_t size_f = static_cast<size_t>(coupling.shape_f().size()), size_g = static_cast<size_t>(coupling.shape_g().size());
-    const size_t width = static_cast<size_t>(coupling.output_size());
+namespace detail {
+
+// body(centre, scratch) for centres 0..n-1 in parallel, each thread with
+// its own scratch; the first exception is rethrown after the loop.
+template <class Body>
+void for_each_centre(long long n, const Body& body) {
     FirstError errors;
 #pragma omp parallel
     {
@@ -398,13 +398,23 @@ inline void couple_coefficients(const Coupling& coupling, const double* f, const
 #pragma omp for schedule(static)
         for (long long c = 0; c < n; ++c) {
             if (errors.failed()) continue;
-            errors.run([&] {
-                const size_t i = static_cast<size_t>(c);
-                coupling.couple(f + i * size_f, g + i * size_g, out + i * width, scratch);
-            });
+            errors.run([&] { body(static_cast<size_t>(c), scratch); });
         }
     }
     errors.rethrow();
+}
+
+}  // namespace detail
+
+// A coupling of coefficients already computed, n centres: f (n, shape_f
+// size), g (n, shape_g size) → out (n, output_size). What a linearisation
+// needs next to the coefficients it keeps for the backward pass.
+inline void couple_coefficients(const Coupling& coupling, const double* f, const double* g, long long n, double* out) {
+    const size_t size_f = static_cast<size_t>(coupling.shape_f().size()), size_g = static_cast<size_t>(coupling.shape_g().size());
+    const size_t width = static_cast<size_t>(coupling.output_size());
+    detail::for_each_centre(n, [&](size_t i, std::vector<double>& scratch) {
+        coupling.couple(f + i * size_f, g + i * size_g, out + i * width, scratch);
+    });
 }
 
 // The backward pass of couple_coefficients for invariants: cotangent t (n,
@@ -415,21 +425,9 @@ inline void couple_coefficients_backward(const InvariantCoupling& coupling, cons
     const size_t width = static_cast<size_t>(coupling.output_size());
     std::fill(df, df + static_cast<size_t>(n) * size_f, 0.0);
     std::fill(dg, dg + static_cast<size_t>(n) * size_g, 0.0);
-    FirstError errors;
-#pragma omp parallel
-    {
-        std::vector<double> scratch;
-#pragma omp for schedule(static)
-        for (long long c = 0; c < n; ++c) {
-            if (errors.failed()) continue;
-            errors.run([&] {
-                const size_t i = static_cast<size_t>(c);
-                coupling.couple_backward(f + i * size_f, g + i * size_g, t + i * width, df + i * size_f, dg + i * size_g,
-                                         scratch);
-            });
-        }
-    }
-    errors.rethrow();
+    detail::for_each_centre(n, [&](size_t i, std::vector<double>& scratch) {
+        coupling.couple_backward(f + i * size_f, g + i * size_g, t + i * width, df + i * size_f, dg + i * size_g, scratch);
+    });
 }
 
 }  // namespace mslode
