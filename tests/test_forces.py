@@ -167,6 +167,23 @@ def test_backward_checks_its_input():
         mslode.Invariants(RHO, RHO).backward(atoms, np.zeros((len(atoms), 3)))
 
 
+def test_invariants_pullback_of_cotangent_rows():
+    """A cotangent given as rows picked per centre (a linear model's: one
+    per species) gives the gradients of the full array it stands for."""
+    rng = np.random.default_rng(7)
+    atoms = molecule(rng)
+    features, pullback, _ = mslode.Invariants(RHO, V)._linearize(atoms, None)
+    table = rng.normal(size=(3, features.shape[1]))
+    rows = rng.integers(0, 3, len(features))
+    picked, full = pullback(table, rows), pullback(table[rows])
+    np.testing.assert_allclose(picked.positions, full.positions, rtol=1e-13, atol=1e-13)
+    assert np.abs(full.positions).max() > 1e-3
+    with pytest.raises(ValueError, match="not in"):
+        pullback(table, np.full(len(features), 3))
+    with pytest.raises(ValueError, match="one cotangent row per centre"):
+        pullback(table, rows[:-1])
+
+
 # -- models ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -225,10 +225,21 @@ py::array_t<double> couple_arrays(const mslode::Coupling& coupling, const CArray
 }
 
 py::tuple couple_arrays_backward(const mslode::InvariantCoupling& coupling, const CArray<double>& f,
-                                 const CArray<double>& g, const CArray<double>& cotangent) {
+                                 const CArray<double>& g, const CArray<double>& cotangent,
+                                 const std::optional<CArray<long long>>& rows) {
     const long long n = coefficient_rows(f, coupling.shape_f().size(), "f");
     if (coefficient_rows(g, coupling.shape_g().size(), "g") != n) throw std::invalid_argument("f and g have different centres");
-    if (coefficient_rows(cotangent, coupling.output_size(), "cotangent") != n) {
+    const long long m = coefficient_rows(cotangent, coupling.output_size(), "cotangent");
+    if (rows) {
+        if (static_cast<long long>(rows->size()) != n) throw std::invalid_argument("rows needs one cotangent row per centre");
+        for (long long i = 0; i < n; ++i) {
+            const long long r = rows->data()[i];
+            if (r < 0 || r >= m) {
+                throw std::invalid_argument("row " + std::to_string(r) + " of centre " + std::to_string(i) +
+                                            " is not in [0, " + std::to_string(m) + ")");
+            }
+        }
+    } else if (m != n) {
         throw std::invalid_argument("the cotangent and the coefficients have different centres");
     }
     py::array_t<double> df(std::vector<py::ssize_t>(f.shape(), f.shape() + f.ndim()));
@@ -237,7 +248,7 @@ py::tuple couple_arrays_backward(const mslode::InvariantCoupling& coupling, cons
     double* b = dg.mutable_data();
     {
         py::gil_scoped_release release;
-        mslode::couple_coefficients_backward(coupling, f.data(), g.data(), cotangent.data(), n, a, b);
+        mslode::couple_coefficients_backward(coupling, f.data(), g.data(), cotangent.data(), n, a, b, rows ? rows->data() : nullptr);
     }
     return py::make_tuple(df, dg);
 }
@@ -428,8 +439,9 @@ void bind_features(py::module_& m) {
     m.def("couple", &couple_arrays, py::arg("coupling"), py::arg("f"), py::arg("g"),
           "The coupling of coefficients already computed: f (n, ...), g (n, ...) -> (n, output_size).");
     m.def("couple_backward", &couple_arrays_backward, py::arg("coupling"), py::arg("f"), py::arg("g"),
-          py::arg("cotangent"),
-          "Backward pass of couple for invariants: the cotangent (n, n_features) -> (df, dg), shaped as f and g.");
+          py::arg("cotangent"), py::arg("rows") = py::none(),
+          "Backward pass of couple for invariants: the cotangent (n, n_features), or rows of it picked by "
+          "rows[i] for centre i, -> (df, dg), shaped as f and g.");
     m.def("compute_coupled", &coupled_values, py::arg("f"), py::arg("g"), py::arg("coupling"), py::arg("batch"),
           py::arg("center_blocks") = py::none(), py::arg("n_blocks") = 0,
           "Features of a coupling: (n_centers, output_size), or per-structure sums (n_structures, n_blocks, "

@@ -292,11 +292,15 @@ class Invariants(_FieldPair):
         n, n_features = len(centers), coupling.output_size
         features = _core.couple(coupling, F, G)
 
-        def pullback(cotangent: np.ndarray) -> Gradients:
+        def pullback(cotangent: np.ndarray, rows: Optional[np.ndarray] = None) -> Gradients:
+            """Gradients of Σ_i t_i · x_i, t_i the row i of ``cotangent``
+            (n, n_features), or its row ``rows[i]`` when given."""
             cotangent = np.asarray(cotangent, dtype=np.float64)
-            if cotangent.shape != (n, n_features):
+            if cotangent.ndim != 2 or cotangent.shape[1] != n_features or (rows is None and len(cotangent) != n):
                 raise ValueError(f"the cotangent has shape {cotangent.shape}, the features {(n, n_features)}")
-            dF, dG = _core.couple_backward(coupling, F, G, np.ascontiguousarray(cotangent))
+            if rows is not None:
+                rows = np.ascontiguousarray(rows, dtype=np.int64)
+            dF, dG = _core.couple_backward(coupling, F, G, np.ascontiguousarray(cotangent), rows)
             if same:
                 return _backward(prepared_f, batch, F.shape, dF + dG)
             return _backward(prepared_f, batch, F.shape, dF) + _backward(prepared_g, batch, G.shape, dG)

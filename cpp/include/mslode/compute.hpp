@@ -417,16 +417,20 @@ inline void couple_coefficients(const Coupling& coupling, const double* f, const
     });
 }
 
-// The backward pass of couple_coefficients for invariants: cotangent t (n,
-// n_features) → df, dg (shaped as f and g, overwritten).
+// The backward pass of couple_coefficients for invariants: cotangent rows t
+// (n_features each) → df, dg (shaped as f and g, overwritten). Centre i takes
+// row rows[i] of t, or row i when `rows` is null (a linear model's cotangent
+// is one row per central species: no (n, n_features) array is needed).
 inline void couple_coefficients_backward(const InvariantCoupling& coupling, const double* f, const double* g,
-                                         const double* t, long long n, double* df, double* dg) {
+                                         const double* t, long long n, double* df, double* dg,
+                                         const long long* rows = nullptr) {
     const size_t size_f = static_cast<size_t>(coupling.shape_f().size()), size_g = static_cast<size_t>(coupling.shape_g().size());
     const size_t width = static_cast<size_t>(coupling.output_size());
     std::fill(df, df + static_cast<size_t>(n) * size_f, 0.0);
     std::fill(dg, dg + static_cast<size_t>(n) * size_g, 0.0);
     detail::for_each_centre(n, [&](size_t i, std::vector<double>& scratch) {
-        coupling.couple_backward(f + i * size_f, g + i * size_g, t + i * width, df + i * size_f, dg + i * size_g, scratch);
+        const size_t row = rows != nullptr ? static_cast<size_t>(rows[i]) : i;
+        coupling.couple_backward(f + i * size_f, g + i * size_g, t + row * width, df + i * size_f, dg + i * size_g, scratch);
     });
 }
 

@@ -100,6 +100,24 @@ class LinearModel(RegressorMixin, BaseEstimator):
         one (n, F_c) array each."""
         raise NotImplementedError
 
+    def _centre_energies(self, features: list, species: np.ndarray) -> tuple[np.ndarray, list]:
+        """Each centre's share of the energy, rows · weights of its species,
+        and per row calculator the cotangent ∂E/∂x as (t, rows): centre i's
+        is ``t[i]``, or ``t[rows[i]]`` when ``rows`` is not None. Centres of
+        a species the model has no weights for add nothing."""
+        per_centre = np.zeros(len(species))
+        cotangents = [np.zeros_like(x) for x in features]
+        for k, z in enumerate(self.species_):
+            mask = species == z
+            if not mask.any():
+                continue
+            rows = [x[mask] for x in features]
+            weights = self._species_coef(k)
+            per_centre[mask] = self._env_rows(k, rows) @ weights
+            for c, t in enumerate(self._row_cotangents(k, rows, weights)):
+                cotangents[c][mask] = t
+        return per_centre, [(t, None) for t in cotangents]
+
     def _row_calculators(self) -> tuple[list, list]:
         """The calculators whose per-centre features the rows are made of,
         and the components of each (2λ+1 for equivariants, 1 for invariants)."""

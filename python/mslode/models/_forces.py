@@ -5,9 +5,11 @@ A model predicts E(A) = Σ_k Σ_{i∈A, species k} r_k(x_i) · coef_k + baseline
 with r_k the design row of a centre (its features for :class:`Ridge`, its
 kernel row for :class:`SparseKernelRidge`) and x_i its features under every
 row calculator. The model gives t_i = ∂E/∂x_i per centre and calculator
-(``_row_cotangents``), the calculators turn them into ∂E/∂r and ∂E/∂ε
-(their ``backward``), with the model's weights contracted first: no
-derivative of a feature with respect to a position is ever stored.
+(``_centre_energies``: for ``Ridge`` one row of weights per species, picked
+per centre; otherwise from ``_row_cotangents``), the calculators turn
+them into ∂E/∂r and ∂E/∂ε (their ``backward``), with the model's weights
+contracted first: no derivative of a feature with respect to a position
+is ever stored.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def linearize(calculator: Any, frames: list, center_species: Any) -> tuple:
     if _design._is_expansion(calculator):
         values, pullback, rows = calculator._linearize(frames, center_species)
 
-        def embedded(cotangent: np.ndarray) -> Gradients:
+        def embedded(cotangent: np.ndarray, rows: Optional[np.ndarray] = None) -> Gradients:
+            cotangent = cotangent if rows is None else cotangent[rows]
             full = np.zeros_like(values)
             full[:, :, :, 0] = cotangent.reshape(values.shape[:3])
             return pullback(full)
@@ -126,23 +129,13 @@ def predict_forces_of(models: list, frames: list) -> list:
         features = [x for x, _, _ in linear]
         structure, species = linear[0][2]
         for model, (energy, forces, stress) in zip(models, out):
-            per_centre = np.zeros(len(structure))
-            cotangents = [np.zeros_like(x) for x in features]
-            for k, z in enumerate(model.species_):
-                mask = species == z
-                if not mask.any():
-                    continue
-                rows = [x[mask] for x in features]
-                weights = model._species_coef(k)
-                per_centre[mask] = model._env_rows(k, rows) @ weights
-                for c, t in enumerate(model._row_cotangents(k, rows, weights)):
-                    cotangents[c][mask] = t
+            per_centre, cotangents = model._centre_energies(features, species)
             energy[part] = np.bincount(structure, weights=per_centre, minlength=len(chunk)) + (
                 model._unpenalised(chunk, None) @ model.baseline_
             )
             total = None
-            for (_, pullback, _), t in zip(linear, cotangents):
-                g = pullback(t)
+            for (_, pullback, _), (t, rows) in zip(linear, cotangents):
+                g = pullback(t, rows)
                 total = g if total is None else total + g
             for s, frame in enumerate(chunk):
                 forces.append(-total.structure(s))

@@ -153,6 +153,22 @@ class Ridge(LinearModel):
         ends = np.cumsum([f.shape[-1] for f in features])
         return [np.broadcast_to(weights[end - f.shape[-1] : end], f.shape) for f, end in zip(features, ends)]
 
+    def _centre_energies(self, features: list, species: np.ndarray) -> tuple[np.ndarray, list]:
+        # A centre's cotangent is its species' weights: one row per species
+        # (and a zero row for species without weights) picked per centre, and
+        # the energies from one product over all centres, with no copy of
+        # the feature rows (hundreds of MB for a large cell).
+        index = np.full(len(species), len(self.species_), dtype=np.int64)
+        for k, z in enumerate(self.species_):
+            index[species == z] = k
+        weights = np.stack([self._species_coef(k) for k in range(len(self.species_))] + [np.zeros(len(self.coef_) // len(self.species_))])
+        ends = np.cumsum([x.shape[-1] for x in features])
+        tables = [np.ascontiguousarray(weights[:, end - x.shape[-1] : end]) for x, end in zip(features, ends)]
+        per_centre = np.zeros(len(species))
+        for x, table in zip(features, tables):
+            per_centre += np.take_along_axis(x @ table.T, index[:, None], axis=1)[:, 0]
+        return per_centre, [(table, index) for table in tables]
+
     def _candidates(self, problem: Any) -> list:
         rms = problem.column_rms()
         # columns that are zero up to round-off (by symmetry, e.g. l = 1 around a centrosymmetric centre)
