@@ -149,10 +149,6 @@ class Ridge(LinearModel):
     def _row_widths(self) -> list:
         return [len(self.coef_) // len(self.species_)] * len(self.species_)
 
-    def _row_cotangents(self, k: int, features: list, weights: np.ndarray) -> list:
-        ends = np.cumsum([f.shape[-1] for f in features])
-        return [np.broadcast_to(weights[end - f.shape[-1] : end], f.shape) for f, end in zip(features, ends)]
-
     def _centre_energies(self, features: list, species: np.ndarray) -> tuple[np.ndarray, list]:
         # A centre's cotangent is its species' weights: one row per species
         # (and a zero row for species without weights) picked per centre, and
@@ -161,7 +157,8 @@ class Ridge(LinearModel):
         index = np.full(len(species), len(self.species_), dtype=np.int64)
         for k, z in enumerate(self.species_):
             index[species == z] = k
-        weights = np.stack([self._species_coef(k) for k in range(len(self.species_))] + [np.zeros(len(self.coef_) // len(self.species_))])
+        coefs = [self._species_coef(k) for k in range(len(self.species_))]
+        weights = np.stack(coefs + [np.zeros_like(coefs[0])])
         ends = np.cumsum([x.shape[-1] for x in features])
         tables = [np.ascontiguousarray(weights[:, end - x.shape[-1] : end]) for x, end in zip(features, ends)]
         per_centre = np.zeros(len(species))
